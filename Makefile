@@ -1,0 +1,38 @@
+# footfall developer commands. Every target sets itself up: a fresh clone needs only `make run` or `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DB ?= footfall.duckdb
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint typecheck check venv browser-deps bench clean
+
+$(BIN)/footfall: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(BIN)/footfall
+
+venv: $(BIN)/footfall
+
+run: venv
+	$(BIN)/footfall quickstart --db $(DB) --host $(HOST) --port $(PORT)
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+test: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+bench: venv
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,91 @@
+"""The apps a server knows: an in-memory view of the store's apps table, by id and by alias.
+
+The server process is the store's only writer, so changes made through it keep this view current.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from urllib.parse import urlsplit
+
+from footfall.clock import Clock
+from footfall.model import App, new_uuid, parse_uuid
+from footfall.store.base import Store
+
+
+class AppError(ValueError):
+    """A bad app definition, with a message for the user."""
+
+
+def normalise_url(url: str) -> str:
+    url = url.strip()
+    if url and "://" not in url:
+        url = "https://" + url
+    parts = urlsplit(url)
+    if url and (parts.scheme not in ("http", "https") or not parts.hostname):
+        raise AppError(f"not a web address: {url!r}")
+    return url
+
+
+class AppRegistry:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._by_id: dict[str, App] = {}
+        self._by_alias: dict[str, App] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        apps = self.store.list_apps()
+        with self._lock:
+            self._by_id = {a.id: a for a in apps}
+            self._by_alias = {alias.lower(): a for a in apps for alias in a.aliases}
+
+    def get(self, app_id: str) -> App | None:
+        return self._by_id.get(app_id)
+
+    def resolve(self, key: str) -> App | None:
+        """An app by UUID, by alias (e.g. a UA-/G- tracking id), by its site's hostname or by its name."""
+        app_id = parse_uuid(key)
+        if app_id is not None:
+            return self._by_id.get(app_id)
+        lowered = key.strip().lower()
+        found = self._by_alias.get(lowered)
+        if found is None:
+            for app in self.all():
+                if lowered in (app.hostname, app.name.lower()):
+                    return app
+        return found
+
+    def all(self) -> list[App]:
+        return sorted(self._by_id.values(), key=lambda a: (a.created, a.name))
+
+    def create(self, name: str, url: str = "") -> App:
+        name = name.strip()
+        if not name:
+            raise AppError("an app needs a name")
+        app = App(
+            id=new_uuid(),
+            name=name[:200],
+            url=normalise_url(url),
+            created=self.clock.now_ms(),
+            api_secret=secrets.token_urlsafe(18),
+        )
+        self.store.create_app(app)
+        self.reload()
+        return app
+
+    def save(self, app: App) -> None:
+        for alias in app.aliases:
+            owner = self._by_alias.get(alias.lower())
+            if owner is not None and owner.id != app.id:
+                raise AppError(f"alias {alias!r} already belongs to app {owner.id}")
+        self.store.save_app(app)
+        self.reload()
+
+    def delete(self, app_id: str) -> bool:
+        gone = self.store.delete_app(app_id)
+        self.reload()
+        return gone

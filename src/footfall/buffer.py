@@ -1,0 +1,171 @@
+"""A bounded, columnar hit buffer between the endpoints and the store.
+
+Endpoints call :meth:`HitBuffer.add` and never wait on storage. Hits are appended column by column as
+they arrive, so a flush only wraps ready lists into Arrow arrays (in slices, to keep the interpreter
+lock short) and hands them to the store, in a background thread. A flush happens when the buffer
+holds ``flush_size`` hits, at least every ``interval`` seconds, and on :meth:`close`. A failed write
+keeps its hits and retries: a hit acknowledged to a client is not dropped by the buffer. When
+``capacity`` hits are waiting, :meth:`add` refuses, and the endpoint says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import msgspec
+import pyarrow as pa
+
+from footfall.model import Hit
+from footfall.schema import EVENT_COLUMNS
+from footfall.store.base import Store
+
+log = logging.getLogger("footfall.buffer")
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "text": pa.string(),
+    "timestamp": pa.timestamp("ms"),
+    "float": pa.float64(),
+    "int": pa.int32(),
+    "bool": pa.bool_(),
+    "props": pa.map_(pa.string(), pa.string()),
+}
+ARROW_SCHEMA = pa.schema([pa.field(c.name, _ARROW_TYPES[c.kind]) for c in EVENT_COLUMNS])
+_N = len(EVENT_COLUMNS)
+_SLICE = 4096
+
+
+def _props_cells(values: list[object]) -> list[object]:
+    return [list(v.items()) if isinstance(v, dict) else None for v in values]
+
+
+def columns_to_table(columns: list[list[object]]) -> pa.Table:
+    """Wrap column lists (in EVENT_COLUMNS order) into an Arrow table, slice by slice."""
+    rows = len(columns[0]) if columns else 0
+    chunks: list[pa.RecordBatch] = []
+    for start in range(0, rows, _SLICE):
+        arrays = []
+        for column, values in zip(EVENT_COLUMNS, columns, strict=True):
+            part = values[start : start + _SLICE]
+            if column.kind == "props":
+                part = _props_cells(part)
+            arrays.append(pa.array(part, type=_ARROW_TYPES[column.kind]))
+        chunks.append(pa.RecordBatch.from_arrays(arrays, schema=ARROW_SCHEMA))
+    return pa.Table.from_batches(chunks, schema=ARROW_SCHEMA)
+
+
+def hits_to_table(hits: list[Hit]) -> pa.Table:
+    columns: list[list[object]] = [[] for _ in range(_N)]
+    for hit in hits:
+        for col, value in zip(columns, msgspec.structs.astuple(hit), strict=True):
+            col.append(value)
+    return columns_to_table(columns)
+
+
+class HitBuffer:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        flush_size: int = 5000,
+        capacity: int = 500_000,
+        interval: float = 1.0,
+        on_flush: Callable[[int], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.flush_size = flush_size
+        self.capacity = capacity
+        self.interval = interval
+        self._on_flush = on_flush
+        self._columns: list[list[object]] = [[] for _ in range(_N)]
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()  # one flush at a time, in order
+        self._retry: list[pa.Table] = []  # written-and-failed batches, oldest first
+        self._retry_rows = 0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.flushed = 0  # rows written so far
+        self.failures = 0  # failed write attempts
+
+    # -- the hot path -----------------------------------------------------------------------
+    def add(self, hit: Hit) -> bool:
+        """Queue a hit. False when the buffer is full (the hit is not taken)."""
+        values = msgspec.structs.astuple(hit)
+        with self._lock:
+            pending = len(self._columns[0])
+            if pending + self._retry_rows >= self.capacity:
+                return False
+            for col, value in zip(self._columns, values, strict=True):
+                col.append(value)
+        if pending + 1 >= self.flush_size:
+            self._wake.set()
+        return True
+
+    @property
+    def pending(self) -> int:
+        return len(self._columns[0]) + self._retry_rows
+
+    # -- flushing ---------------------------------------------------------------------------
+    def _take(self) -> list[list[object]]:
+        with self._lock:
+            taken = self._columns
+            self._columns = [[] for _ in range(_N)]
+        return taken
+
+    def flush(self) -> int:
+        """Write everything waiting now; returns rows written. Failed batches stay for a retry."""
+        with self._flush_lock:
+            taken = self._take()
+            batches = self._retry
+            self._retry = []
+            if taken[0]:
+                batches.append(columns_to_table(taken))
+            written = 0
+            for i, batch in enumerate(batches):
+                try:
+                    self.store.insert_events(batch)
+                except Exception:
+                    self.failures += 1
+                    log.exception(
+                        "writing %d hits failed; keeping them for a retry", batch.num_rows
+                    )
+                    self._retry = batches[i:]
+                    break
+                written += batch.num_rows
+            self._retry_rows = sum(b.num_rows for b in self._retry)
+            self.flushed += written
+        if written and self._on_flush:
+            self._on_flush(written)
+        return written
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # never let the flusher die
+                log.exception("flush failed")
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="footfall-flusher", daemon=True)
+            self._thread.start()
+
+    def close(self, attempts: int = 5) -> int:
+        """Stop the timer and write everything left (retrying a failed write a few times)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self.flush()
+        for _ in range(attempts):
+            if not self._retry_rows:
+                break
+            self.flush()
+        if self.pending:
+            log.error("%d hits could not be written at shutdown", self.pending)
+        return self.flushed

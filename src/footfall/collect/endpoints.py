@@ -1,0 +1,211 @@
+"""The collection endpoints as plain ASGI callables (no per-request framework objects on the hot path).
+
+- ``GET /p.gif``: the pixel. Always the 43-byte GIF; a hit not stored says why in X-Footfall-Ignored.
+- ``POST /api/event``: the same fields as JSON (application/json or text/plain, as sendBeacon sends).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+
+from footfall.collect.fields import EventPayload, FieldError, build_hit, decode_props_param
+from footfall.collect.gif import NO_CACHE_HEADERS, TRANSPARENT_GIF
+from footfall.collect.request import ClientResolver, scope_headers
+from footfall.ingest import Ingest, Outcome
+
+IGNORED_HEADER = b"x-footfall-ignored"
+MAX_QUERY = 16_384  # bytes of pixel query string; beyond it the hit is ignored as too-large
+MAX_FIELDS = 64
+
+Scope = dict[str, Any]
+
+
+async def _read_body(receive: Any, limit: int) -> bytes | None:
+    """The request body, or None once it grows past ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        body = message.get("body", b"")
+        size += len(body)
+        if size > limit:
+            return None
+        chunks.append(body)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _cookie_headers(outcome: Outcome) -> list[tuple[bytes, bytes]]:
+    headers = [(b"set-cookie", c.encode("latin-1")) for c in outcome.cookies]
+    if outcome.reason is not None:
+        headers.append((IGNORED_HEADER, outcome.reason.encode("ascii")))
+    return headers
+
+
+class PixelEndpoint:
+    """GET /p.gif — the classic image beacon."""
+
+    def __init__(self, ingest: Ingest, resolver: ClientResolver, channel: str = "pixel") -> None:
+        self.ingest = ingest
+        self.resolver = resolver
+        self.channel = channel
+
+    def outcome(self, scope: Scope) -> Outcome:
+        query: bytes = scope.get("query_string", b"")
+        if len(query) > MAX_QUERY:
+            return self.ingest.ignore("too-large")
+        try:
+            pairs = parse_qsl(
+                query.decode("latin-1"),
+                encoding="utf-8",
+                errors="strict",
+                max_num_fields=MAX_FIELDS,
+            )
+        except UnicodeDecodeError:
+            return self.ingest.ignore("invalid-encoding")
+        except ValueError:
+            return self.ingest.ignore("too-many-fields")
+        fields: dict[str, str] = {}
+        for key, value in pairs:
+            if key not in fields:
+                fields[key] = value
+        headers = scope_headers(scope)
+        try:
+            hit = build_hit(
+                app=fields.get("app"),
+                url=fields.get("url"),
+                path=fields.get("path"),
+                title=fields.get("title"),
+                referrer=fields.get("referrer"),
+                platform=fields.get("platform"),
+                language=fields.get("language"),
+                screensize=fields.get("screensize"),
+                pixelratio=fields.get("pixelratio"),
+                event=fields.get("event"),
+                props=decode_props_param(fields.get("props")),
+                channel=self.channel,
+                page_header=headers.get("referer"),
+            )
+        except FieldError as exc:
+            return self.ingest.ignore(exc.reason)
+        ctx = self.resolver.context(scope, headers)
+        ctx.client_visitor = fields.get("vid")
+        ctx.client_session = fields.get("sid")
+        return self.ingest.process(hit, ctx)
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        outcome = self.outcome(scope)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": NO_CACHE_HEADERS + _cookie_headers(outcome),
+            }
+        )
+        await send({"type": "http.response.body", "body": TRANSPARENT_GIF})
+
+
+_payload_decoder = msgspec.json.Decoder(EventPayload)
+
+
+class EventEndpoint:
+    """POST /api/event — JSON hits from the tracker, navigator.sendBeacon or any HTTP client."""
+
+    def __init__(self, ingest: Ingest, resolver: ClientResolver, max_body: int = 65_536) -> None:
+        self.ingest = ingest
+        self.resolver = resolver
+        self.max_body = max_body
+
+    @staticmethod
+    def _cors(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+        origin = headers.get("origin")
+        if not origin:
+            return []
+        return [
+            (b"access-control-allow-origin", origin.encode("latin-1")),
+            (b"access-control-allow-credentials", b"true"),
+            (b"vary", b"Origin"),
+        ]
+
+    async def _json(
+        self, send: Any, status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]]
+    ) -> None:
+        data = msgspec.json.encode(body)
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(data)).encode()),
+            (b"cache-control", b"no-store"),
+            *extra,
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": data})
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        headers = scope_headers(scope)
+        cors = self._cors(headers)
+        if scope["method"] == "OPTIONS":
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 204,
+                    "headers": cors
+                    + [
+                        (b"access-control-allow-methods", b"POST, OPTIONS"),
+                        (b"access-control-allow-headers", b"content-type"),
+                        (b"access-control-max-age", b"86400"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            await self._json(send, 413, {"error": f"body larger than {self.max_body} bytes"}, cors)
+            return
+        body = await _read_body(receive, self.max_body)
+        if body is None:
+            await self._json(send, 413, {"error": f"body larger than {self.max_body} bytes"}, cors)
+            return
+        try:
+            payload = _payload_decoder.decode(body)
+        except msgspec.ValidationError as exc:
+            await self._json(send, 400, {"error": f"invalid field: {exc}"}, cors)
+            return
+        except msgspec.DecodeError:
+            await self._json(send, 400, {"error": "body is not a JSON object"}, cors)
+            return
+        try:
+            hit = build_hit(
+                app=payload.app,
+                url=payload.url,
+                path=payload.path,
+                title=payload.title,
+                referrer=payload.referrer,
+                platform=payload.platform,
+                language=payload.language,
+                screensize=payload.screensize,
+                pixelratio=payload.pixelratio,
+                event=payload.event,
+                props=payload.props,
+                channel="api",
+                page_header=headers.get("referer"),
+            )
+        except FieldError as exc:
+            outcome = self.ingest.ignore(exc.reason)
+        else:
+            ctx = self.resolver.context(scope, headers)
+            ctx.client_visitor = payload.vid
+            ctx.client_session = payload.sid
+            outcome = self.ingest.process(hit, ctx)
+        body_out: dict[str, Any] = (
+            {"status": "accepted"}
+            if outcome.reason is None
+            else {"status": "ignored", "reason": outcome.reason}
+        )
+        await self._json(send, 202, body_out, cors + _cookie_headers(outcome))

@@ -1,0 +1,163 @@
+"""The hit fields shared by the pixel and the JSON endpoint: parsing, validation and length caps.
+
+Only the names listed here are read; anything else a client sends is ignored.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from urllib.parse import urlsplit
+
+import msgspec
+
+from footfall.model import Hit
+from footfall.schema import cap_text, clean_props
+
+PIXEL_FIELDS = frozenset(
+    {
+        "app",
+        "path",
+        "title",
+        "platform",
+        "language",
+        "screensize",
+        "pixelratio",
+        "referrer",
+        "url",
+        "event",
+        "props",
+        "vid",
+        "sid",
+    }
+)
+_SCREEN = re.compile(r"(\d{1,5})[xX×](\d{1,5})")
+MAX_PIXEL_RATIO = 20.0
+
+
+class FieldError(ValueError):
+    """A field value that makes the hit unusable; ``reason`` names it (e.g. invalid-screensize)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class EventPayload(msgspec.Struct, kw_only=True):
+    """The JSON body of POST /api/event (same names as the pixel's parameters)."""
+
+    app: str | None = None
+    url: str | None = None
+    path: str | None = None
+    title: str | None = None
+    referrer: str | None = None
+    platform: str | None = None
+    language: str | None = None
+    screensize: str | None = None
+    pixelratio: float | None = None
+    event: str | None = None
+    props: dict[str, str | int | float | bool | None] | None = None
+    vid: str | None = None
+    sid: str | None = None
+
+
+_CONTROL = dict.fromkeys([*range(0x20), 0x7F])  # C0 controls and DEL never belong in stored text
+
+
+def _opt(value: str | None) -> str | None:
+    """Absent, or the value without control characters and surrounding space."""
+    if value is None:
+        return None
+    value = value.translate(_CONTROL).strip()
+    return value or None
+
+
+def parse_screen(value: str | None) -> str | None:
+    value = _opt(value)
+    if value is None:
+        return None
+    m = _SCREEN.fullmatch(value)
+    if not m:
+        raise FieldError("invalid-screensize")
+    w, h = int(m.group(1)), int(m.group(2))
+    if not (0 < w <= 20_000 and 0 < h <= 20_000):
+        raise FieldError("invalid-screensize")
+    return f"{w}x{h}"
+
+
+def parse_pixel_ratio(value: str | float | None) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        ratio = float(value)
+    except (TypeError, ValueError):
+        raise FieldError("invalid-pixelratio") from None
+    if not math.isfinite(ratio) or not 0 < ratio <= MAX_PIXEL_RATIO:
+        raise FieldError("invalid-pixelratio")
+    return round(ratio, 4)
+
+
+def build_hit(
+    *,
+    app: str | None,
+    url: str | None = None,
+    path: str | None = None,
+    title: str | None = None,
+    referrer: str | None = None,
+    platform: str | None = None,
+    language: str | None = None,
+    screensize: str | None = None,
+    pixelratio: str | float | None = None,
+    event: str | None = None,
+    props: object = None,
+    channel: str,
+    page_header: str | None = None,
+) -> Hit:
+    """Validate and cap the fields into a Hit. Raises FieldError for a value that is nonsense.
+
+    ``page_header`` is the request's Referer header: for a pixel without ``url`` it names the page.
+    """
+    url = _opt(url)
+    hostname: str | None = None
+    if url is not None:
+        try:
+            parts = urlsplit(url)
+            hostname = parts.hostname
+        except ValueError:
+            raise FieldError("invalid-url") from None
+        if parts.scheme not in ("http", "https") or not hostname:
+            raise FieldError("invalid-url")
+        if path is None:
+            path = parts.path or "/"
+    elif page_header:
+        try:
+            hostname = urlsplit(page_header).hostname
+        except ValueError:
+            hostname = None
+    path = _opt(path)
+    name = _opt(event) or "pageview"
+    return Hit(
+        app_id=_opt(app),
+        event=cap_text("event", name) or "pageview",
+        channel=channel,
+        url=cap_text("url", url),
+        hostname=cap_text("hostname", hostname.lower()) if hostname else None,
+        path=cap_text("path", path),
+        title=cap_text("title", _opt(title)),
+        referrer=cap_text("referrer", _opt(referrer)),
+        platform=cap_text("platform", _opt(platform)),
+        language=cap_text("language", _opt(language)),
+        screen=parse_screen(screensize),
+        pixel_ratio=parse_pixel_ratio(pixelratio),
+        props=clean_props(props),
+    )
+
+
+def decode_props_param(value: str | None) -> object:
+    """The pixel may carry props as a JSON object in one parameter; anything else is ignored."""
+    if not value:
+        return None
+    try:
+        return msgspec.json.decode(value)
+    except msgspec.DecodeError:
+        return None

@@ -1,0 +1,6 @@
+"""Identify: who sent a hit (visitor) and which visit it belongs to (session)."""
+
+from footfall.identify.cookies import CookieIdentifier, CookieSpec
+from footfall.identify.sessions import SessionTracker
+
+__all__ = ["CookieIdentifier", "CookieSpec", "SessionTracker"]

@@ -1,0 +1,104 @@
+"""The path of one hit after its endpoint parsed it: app → identify → enrich → buffer.
+
+Endpoints build a :class:`Hit` and a :class:`Context`, call :meth:`Ingest.process`, and answer at once
+with the outcome; storage happens later, in the buffer's flush thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import NamedTuple
+
+from footfall.apps import AppRegistry
+from footfall.buffer import HitBuffer
+from footfall.clock import Clock
+from footfall.enrich.pipeline import Enricher
+from footfall.identify.cookies import CookieIdentifier
+from footfall.model import Context, Hit, new_uuid, parse_uuid
+
+
+class Outcome(NamedTuple):
+    reason: str | None  # None: taken for storage; else why it was ignored
+    cookies: list[str]  # Set-Cookie values to send
+
+
+IGNORED_MISSING_APP = Outcome("missing-app", [])
+IGNORED_INVALID_APP = Outcome("invalid-app", [])
+IGNORED_UNKNOWN_APP = Outcome("unknown-app", [])
+
+
+class Counters:
+    """Accepted hits and ignored hits per reason, for /-/metrics."""
+
+    def __init__(self) -> None:
+        self.accepted = 0
+        self.ignored: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def count(self, reason: str | None) -> None:
+        with self._lock:
+            if reason is None:
+                self.accepted += 1
+            else:
+                self.ignored[reason] += 1
+
+
+class Ingest:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        apps: AppRegistry,
+        identifier: CookieIdentifier,
+        enricher: Enricher,
+        buffer: HitBuffer,
+        counters: Counters | None = None,
+    ) -> None:
+        self.clock = clock
+        self.apps = apps
+        self.identifier = identifier
+        self.enricher = enricher
+        self.buffer = buffer
+        self.counters = counters or Counters()
+
+    def ignore(self, reason: str) -> Outcome:
+        self.counters.count(reason)
+        return Outcome(reason, [])
+
+    def process(self, hit: Hit, ctx: Context) -> Outcome:
+        outcome = self._process(hit, ctx)
+        self.counters.count(outcome.reason)
+        return outcome
+
+    def _process(self, hit: Hit, ctx: Context) -> Outcome:
+        raw_app = hit.app_id
+        if not raw_app:
+            return IGNORED_MISSING_APP
+        app_id = parse_uuid(raw_app)
+        if app_id is None:
+            return IGNORED_INVALID_APP
+        app = self.apps.get(app_id)
+        if app is None:
+            return IGNORED_UNKNOWN_APP
+        hit.app_id = app.id
+        if not hit.ts:
+            hit.ts = self.clock.now_ms()
+        if hit.hit_id is None:
+            hit.hit_id = new_uuid()
+        if hit.user_agent is None and ctx.user_agent:
+            hit.user_agent = ctx.user_agent[:512]
+        if not hit.hostname:
+            hit.hostname = app.hostname or None
+
+        cookies: list[str] = []
+        if hit.visitor_id is None:
+            cookies = self.identifier.identify(
+                hit, ctx, self.clock.now_ms(), first_party=app.identity == "first-party"
+            )
+        reason = self.enricher(hit, ctx, app)
+        if reason is not None:
+            return Outcome(reason, [])
+        if not self.buffer.add(hit):
+            return Outcome("buffer-full", [])
+        return Outcome(None, cookies)

@@ -1,0 +1,108 @@
+"""Typed records passed between stages: a Hit on its way to the store, an App, and the request context."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+import msgspec
+
+IdentityMode = Literal["cookie", "cookieless", "first-party"]
+
+
+class Hit(msgspec.Struct, kw_only=True):
+    """One hit, with every column of ``footfall.schema.EVENT_COLUMNS`` (same names, same order)."""
+
+    hit_id: str | None = None
+    app_id: str | None = None
+    ts: int = 0  # milliseconds since the epoch, UTC
+    event: str = "pageview"
+    channel: str = "pixel"
+    visitor_id: str | None = None
+    session_id: str | None = None
+    identity: str | None = None
+    url: str | None = None
+    hostname: str | None = None
+    path: str | None = None
+    title: str | None = None
+    referrer: str | None = None
+    platform: str | None = None
+    language: str | None = None
+    screen: str | None = None
+    pixel_ratio: float | None = None
+    user_agent: str | None = None
+    ip: str | None = None
+    status: int | None = None
+    browser: str | None = None
+    browser_version: str | None = None
+    os: str | None = None
+    os_version: str | None = None
+    device: str | None = None
+    bot: str | None = None
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    referrer_host: str | None = None
+    source: str | None = None
+    medium: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
+    utm_term: str | None = None
+    utm_content: str | None = None
+    props: dict[str, str] | None = None
+
+
+class Context(msgspec.Struct, kw_only=True):
+    """What the request told us beyond the hit's own fields. Never stored as such."""
+
+    ip: str = ""  # the real client address (after trusted-proxy resolution), full
+    user_agent: str = ""
+    secure: bool = False  # HTTPS (directly or via a trusted proxy)
+    cookies: dict[str, str] = msgspec.field(default_factory=dict)
+    headers: dict[str, str] = msgspec.field(default_factory=dict)  # lower-case names
+    # ids sent by a first-party tracker (vid/sid) or a server-side client id (cid/uid)
+    client_visitor: str | None = None
+    client_session: str | None = None
+
+
+class App(msgspec.Struct, kw_only=True):
+    """A tracked site or service. Settings beyond id/name/url live here with defaults, so new
+    options never need a schema change (backends store them as one JSON document)."""
+
+    id: str
+    name: str
+    url: str = ""
+    created: int = 0  # ms since epoch
+    timezone: str = "UTC"
+    identity: IdentityMode = "cookie"
+    respect_dnt: bool = True  # honour DNT: 1 and Sec-GPC: 1
+    dnt_action: Literal["anonymous", "drop"] = "anonymous"
+    exclude_ips: list[str] = msgspec.field(default_factory=list)  # CIDR ranges
+    exclude_paths: list[str] = msgspec.field(default_factory=list)  # glob patterns
+    retention_days: int | None = None
+    aliases: list[str] = msgspec.field(default_factory=list)  # e.g. UA-12345-6, G-XXXX
+    api_secret: str = ""
+    require_api_key: bool = False
+    public_token: str | None = None
+    store_full_ip: bool | None = None  # None: the server-wide setting
+
+    @property
+    def hostname(self) -> str:
+        from urllib.parse import urlsplit
+
+        return (urlsplit(self.url).hostname or "").lower() if self.url else ""
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def parse_uuid(value: str | None) -> str | None:
+    """Canonical lower-case UUID text, or None when ``value`` is not a UUID."""
+    if not value or len(value) > 40:
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None

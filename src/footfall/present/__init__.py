@@ -1,0 +1,1 @@
+"""Present: what people read — CLI output, the Stats API and the dashboard."""

@@ -1,0 +1,1 @@
+"""Query: metrics, dimensions and filters over stored hits; SQL is assembled here per dialect."""

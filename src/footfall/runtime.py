@@ -1,0 +1,93 @@
+"""Everything one footfall server process owns, built from a Config with its dependencies passed in
+(clock and store), so tests can freeze time, share a store and flush explicitly."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from footfall.apps import AppRegistry
+from footfall.buffer import HitBuffer
+from footfall.clock import Clock, SystemClock
+from footfall.collect.request import ClientResolver
+from footfall.enrich.pipeline import Enricher, default_steps
+from footfall.identify.cookies import CookieIdentifier, CookieSpec
+from footfall.identify.sessions import SessionTracker
+from footfall.ingest import Counters, Ingest
+from footfall.settings import Config
+from footfall.store.base import Store, open_store
+
+log = logging.getLogger("footfall")
+
+
+@dataclass
+class Runtime:
+    config: Config
+    clock: Clock
+    store: Store
+    apps: AppRegistry
+    buffer: HitBuffer
+    ingest: Ingest
+    resolver: ClientResolver
+    sessions: SessionTracker
+    counters: Counters
+
+    @classmethod
+    def build(
+        cls, config: Config, *, clock: Clock | None = None, store: Store | None = None
+    ) -> Runtime:
+        clock = clock or SystemClock()
+        store = store or open_store(config.db, config.store or None)
+        apps = AppRegistry(store, clock)
+        buffer = HitBuffer(
+            store,
+            flush_size=config.flush_size,
+            capacity=config.buffer_capacity,
+            interval=config.flush_interval,
+        )
+        sessions = SessionTracker(clock, timeout_ms=config.session_minutes * 60_000)
+        identifier = CookieIdentifier(
+            CookieSpec(
+                visitor_name=config.visitor_cookie,
+                session_name=config.session_cookie,
+                visitor_max_age=config.visitor_days * 86_400,
+                session_max_age=config.session_minutes * 60,
+            ),
+            sessions,
+        )
+        counters = Counters()
+        enricher = Enricher(default_steps(config))
+        ingest = Ingest(
+            clock=clock,
+            apps=apps,
+            identifier=identifier,
+            enricher=enricher,
+            buffer=buffer,
+            counters=counters,
+        )
+        return cls(
+            config=config,
+            clock=clock,
+            store=store,
+            apps=apps,
+            buffer=buffer,
+            ingest=ingest,
+            resolver=ClientResolver(config.trusted_proxies),
+            sessions=sessions,
+            counters=counters,
+        )
+
+    def start(self) -> None:
+        log.info(
+            "footfall: store %s (%s); enrichment steps: %s",
+            self.config.db,
+            self.store.backend,
+            ", ".join(self.ingest.enricher.names),
+        )
+        self.buffer.start()
+
+    def close(self) -> None:
+        """Write every buffered hit, then close the store."""
+        written = self.buffer.close()
+        log.info("footfall: shut down after writing %d hits", written)
+        self.store.close()

@@ -1,0 +1,75 @@
+"""Running the ASGI app on a real HTTP server (uvicorn by default, granian optionally)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from footfall.runtime import Runtime
+from footfall.settings import Config
+from footfall.web import create_app
+
+URL_KEEP = 32_768  # bytes of a request target kept; the collect endpoints ignore anything this long
+
+
+def http_protocol() -> type:
+    """uvicorn's httptools protocol, but keeping at most URL_KEEP bytes of a request target.
+
+    httptools cannot parse targets of 64 KiB or more and uvicorn would answer 400 — yet the pixel must answer
+    its GIF even to a megabyte query string. A cut target reaches the endpoint, which ignores it as
+    ``too-large``.
+    """
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class CappedURLProtocol(HttpToolsProtocol):
+        def on_url(self, url: bytes) -> None:
+            room = URL_KEEP - len(self.url)
+            if room > 0:
+                self.url += url[:room]
+
+    return CappedURLProtocol
+
+
+def uvicorn_config(app: Any, config: Config, **overrides: Any) -> Any:
+    import uvicorn
+
+    options: dict[str, Any] = {
+        "host": config.host,
+        "port": config.port,
+        "loop": "uvloop",
+        "http": http_protocol(),
+        "lifespan": "on",
+        "access_log": False,
+        "log_level": config.log_level,
+        "server_header": False,
+        "proxy_headers": False,  # footfall resolves forwarded headers itself, from trusted proxies only
+    }
+    options.update(overrides)
+    return uvicorn.Config(app, **options)
+
+
+def serve(config: Config, runtime: Runtime | None = None) -> None:
+    """Serve until SIGTERM/SIGINT; every buffered hit is written before this returns."""
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    runtime = runtime or Runtime.build(config)
+    app = create_app(runtime)
+    if config.server == "granian":
+        _serve_granian(config, app)
+        return
+    import uvicorn
+
+    uvicorn.Server(uvicorn_config(app, config)).run()
+
+
+def _serve_granian(config: Config, app: object) -> None:
+    try:
+        from granian.constants import Interfaces
+        from granian.server.embed import Server
+    except ImportError as exc:
+        raise SystemExit("granian is not installed: pip install 'footfall[granian]'") from exc
+    import asyncio
+
+    server = Server(app, address=config.host, port=config.port, interface=Interfaces.ASGI)
+    asyncio.run(server.serve())

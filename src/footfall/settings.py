@@ -1,0 +1,112 @@
+"""One table of server settings. It feeds the CLI flags, their FOOTFALL_* environment variables,
+docs/configuration.md (``footfall settings --markdown``) and the tests that keep them in step."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str  # attribute of Config; flag is --name-with-dashes; env is FOOTFALL_NAME
+    type: type
+    default: Any
+    help: str
+    multiple: bool = False  # repeatable flag; comma-separated in the environment
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return "FOOTFALL_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", str, "127.0.0.1", "Address to listen on."),
+    Setting("port", int, 8000, "Port to listen on."),
+    Setting(
+        "db",
+        str,
+        "footfall.duckdb",
+        "Store location: a DuckDB file path, or a URL such as clickhouse://host:8123/db.",
+    ),
+    Setting(
+        "store", str, "", "Store backend by name (duckdb, clickhouse); empty: chosen from --db."
+    ),
+    Setting(
+        "server",
+        str,
+        "uvicorn",
+        "HTTP server: uvicorn (default) or granian (pip install 'footfall[granian]').",
+    ),
+    Setting(
+        "store_full_ip",
+        bool,
+        False,
+        "Store client addresses whole instead of zeroing the last IPv4 octet / last 80 IPv6 bits.",
+    ),
+    Setting(
+        "trusted_proxies",
+        str,
+        (),
+        "Proxy addresses or CIDR ranges whose X-Forwarded-For/-Proto headers are believed.",
+        multiple=True,
+    ),
+    Setting("visitor_cookie", str, "_utma", "Name of the long-lived visitor cookie."),
+    Setting("session_cookie", str, "_utmb", "Name of the 30-minute sliding session cookie."),
+    Setting("visitor_days", int, 730, "Lifetime of the visitor cookie in days."),
+    Setting("session_minutes", int, 30, "Minutes without a hit after which a session ends."),
+    Setting("flush_size", int, 5000, "Buffered hits that trigger a write to the store."),
+    Setting("flush_interval", float, 1.0, "Longest time in seconds a hit waits in the buffer."),
+    Setting(
+        "buffer_capacity",
+        int,
+        500_000,
+        "Most hits held in memory; beyond it hits are refused (buffer-full).",
+    ),
+    Setting("max_body", int, 65_536, "Largest accepted JSON body in bytes (413 beyond)."),
+    Setting("geoip_db", str, "", "Optional MaxMind .mmdb file for region and city."),
+    Setting("log_level", str, "info", "Log level: debug, info, warning, error."),
+)
+
+SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    db: str = "footfall.duckdb"
+    store: str = ""
+    server: str = "uvicorn"
+    store_full_ip: bool = False
+    trusted_proxies: tuple[str, ...] = ()
+    visitor_cookie: str = "_utma"
+    session_cookie: str = "_utmb"
+    visitor_days: int = 730
+    session_minutes: int = 30
+    flush_size: int = 5000
+    flush_interval: float = 1.0
+    buffer_capacity: int = 500_000
+    max_body: int = 65_536
+    geoip_db: str = ""
+    log_level: str = "info"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+def markdown_table() -> str:
+    """The settings as a Markdown table, for docs/configuration.md."""
+    lines = ["| flag | environment | default | meaning |", "| --- | --- | --- | --- |"]
+    for s in SETTINGS:
+        default = ",".join(s.default) if s.multiple else s.default
+        if s.type is bool:
+            default = "off" if not s.default else "on"
+        lines.append(f"| `{s.flag}` | `{s.env}` | `{default}` | {s.help} |")
+    return "\n".join(lines) + "\n"

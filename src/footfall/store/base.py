@@ -1,0 +1,77 @@
+"""The Store interface every backend implements, and the registry that opens one by name."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import pyarrow as pa
+
+from footfall.model import App
+
+
+class StoreError(Exception):
+    """A storage problem with a message fit for a user."""
+
+
+class StoreBusy(StoreError):
+    """The database is held by another process (DuckDB allows one writer process)."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    backend: str  # registry name, e.g. "duckdb"
+    dialect: str  # SQL dialect for footfall.query, e.g. "duckdb", "clickhouse"
+
+    def ping(self) -> bool: ...
+    def close(self) -> None: ...
+
+    # events
+    def insert_events(self, batch: pa.Table) -> int: ...
+    def count_events(self, app_id: str | None = None) -> int: ...
+    def delete_events(self, app_id: str, before_ms: int | None = None) -> int: ...
+
+    # apps
+    def create_app(self, app: App) -> None: ...
+    def save_app(self, app: App) -> None: ...
+    def get_app(self, app_id: str) -> App | None: ...
+    def list_apps(self) -> list[App]: ...
+    def delete_app(self, app_id: str) -> bool: ...
+
+    # read-only SQL for footfall.query: values are always bound, never formatted in
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+
+# name -> "module:factory"; factories take the location (path or URL) and keyword options
+_BACKENDS: dict[str, str] = {
+    "duckdb": "footfall.store.duckdb:DuckDBStore",
+}
+
+
+def register_backend(name: str, target: str) -> None:
+    """Register a backend as ``"package.module:Factory"`` (imported only when used)."""
+    _BACKENDS[name] = target
+
+
+def backend_names() -> list[str]:
+    return sorted(_BACKENDS)
+
+
+def _factory(name: str) -> Callable[..., Store]:
+    try:
+        target = _BACKENDS[name]
+    except KeyError:
+        raise StoreError(
+            f"unknown store backend {name!r}; choose one of {', '.join(backend_names())}"
+        ) from None
+    module_name, _, attr = target.partition(":")
+    factory: Callable[..., Store] = getattr(importlib.import_module(module_name), attr)
+    return factory
+
+
+def open_store(location: str, backend: str | None = None, **options: Any) -> Store:
+    """Open a store. ``backend`` defaults from the location: ``clickhouse://…`` or a DuckDB file path."""
+    if backend is None:
+        backend = location.split("://", 1)[0] if "://" in location else "duckdb"
+    return _factory(backend)(location, **options)

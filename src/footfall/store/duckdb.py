@@ -1,0 +1,191 @@
+"""The embedded default backend: one DuckDB file holds apps and events."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import duckdb
+import msgspec
+import pyarrow as pa
+
+from footfall.model import App
+from footfall.schema import EVENT_COLUMNS, Column
+from footfall.store.base import StoreBusy, StoreError
+
+_SQL_TYPES = {
+    "text": "VARCHAR",
+    "timestamp": "TIMESTAMP",
+    "float": "DOUBLE",
+    "int": "INTEGER",
+    "bool": "BOOLEAN",
+    "props": "MAP(VARCHAR, VARCHAR)",
+}
+
+_APP_FIELDS = {"id", "name", "url", "created"}
+
+
+def column_ddl(column: Column) -> str:
+    return f"{column.name} {_SQL_TYPES[column.kind]}"
+
+
+class DuckDBStore:
+    backend = "duckdb"
+    dialect = "duckdb"
+
+    def __init__(
+        self, location: str, *, read_only: bool = False, threads: int | None = None
+    ) -> None:
+        self.path = location.removeprefix("duckdb://")
+        config: dict[str, Any] = {}
+        if threads:
+            config["threads"] = threads
+        try:
+            self._con = duckdb.connect(self.path, read_only=read_only, config=config)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreBusy(
+                    f"{self.path} is in use by another footfall process (DuckDB allows one); "
+                    "stop the server first, or use its HTTP API"
+                ) from None
+            raise StoreError(f"cannot open {self.path}: {exc}") from None
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        if not read_only:
+            self._migrate()
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """One cursor per thread: a DuckDB connection object is not safe to share between threads."""
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._con.cursor()
+            self._local.cursor = cur
+        return cur
+
+    def _migrate(self) -> None:
+        cur = self._cursor()
+        cols = ",\n  ".join(column_ddl(c) for c in EVENT_COLUMNS)
+        cur.execute(f"CREATE TABLE IF NOT EXISTS events (\n  {cols}\n)")
+        existing = {
+            row[0]
+            for row in cur.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = 'events'"
+            ).fetchall()
+        }
+        for column in EVENT_COLUMNS:  # columns added by later versions
+            if column.name not in existing:
+                cur.execute(f"ALTER TABLE events ADD COLUMN {column_ddl(column)}")
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS apps ("
+            " id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, url VARCHAR NOT NULL,"
+            " created BIGINT NOT NULL, settings VARCHAR NOT NULL)"
+        )
+
+    def ping(self) -> bool:
+        try:
+            return self._cursor().execute("SELECT 1").fetchone() == (1,)
+        except duckdb.Error:
+            return False
+
+    def close(self) -> None:
+        try:
+            self._con.execute("CHECKPOINT")
+        except duckdb.Error:
+            pass
+        self._con.close()
+
+    # -- events -----------------------------------------------------------------------------
+    def insert_events(self, batch: pa.Table) -> int:
+        if batch.num_rows == 0:
+            return 0
+        names = ", ".join(batch.column_names)  # names come from EVENT_COLUMNS, never from requests
+        with self._write_lock:
+            cur = self._cursor()
+            cur.register("_footfall_batch", batch)
+            try:
+                cur.execute(f"INSERT INTO events ({names}) SELECT {names} FROM _footfall_batch")  # noqa: S608
+            finally:
+                cur.unregister("_footfall_batch")
+        return batch.num_rows
+
+    def count_events(self, app_id: str | None = None) -> int:
+        if app_id is None:
+            row = self._cursor().execute("SELECT count(*) FROM events").fetchone()
+        else:
+            row = (
+                self._cursor()
+                .execute("SELECT count(*) FROM events WHERE app_id = ?", [app_id])
+                .fetchone()
+            )
+        return int(row[0]) if row else 0
+
+    def delete_events(self, app_id: str, before_ms: int | None = None) -> int:
+        with self._write_lock:
+            cur = self._cursor()
+            if before_ms is None:
+                row = cur.execute(
+                    "DELETE FROM events WHERE app_id = ? RETURNING 1", [app_id]
+                ).fetchall()
+            else:
+                row = cur.execute(
+                    "DELETE FROM events WHERE app_id = ? AND ts < make_timestamp(? * 1000) RETURNING 1",
+                    [app_id, before_ms],
+                ).fetchall()
+        return len(row)
+
+    # -- apps -------------------------------------------------------------------------------
+    @staticmethod
+    def _settings_json(app: App) -> str:
+        data = msgspec.to_builtins(app)
+        return msgspec.json.encode({k: v for k, v in data.items() if k not in _APP_FIELDS}).decode()
+
+    @staticmethod
+    def _app_from_row(row: tuple[Any, ...]) -> App:
+        settings = msgspec.json.decode(row[4]) if row[4] else {}
+        return msgspec.convert(
+            {**settings, "id": row[0], "name": row[1], "url": row[2], "created": row[3]}, App
+        )
+
+    def create_app(self, app: App) -> None:
+        with self._write_lock:
+            self._cursor().execute(
+                "INSERT INTO apps (id, name, url, created, settings) VALUES (?, ?, ?, ?, ?)",
+                [app.id, app.name, app.url, app.created, self._settings_json(app)],
+            )
+
+    def save_app(self, app: App) -> None:
+        with self._write_lock:
+            self._cursor().execute(
+                "UPDATE apps SET name = ?, url = ?, settings = ? WHERE id = ?",
+                [app.name, app.url, self._settings_json(app), app.id],
+            )
+
+    def get_app(self, app_id: str) -> App | None:
+        row = (
+            self._cursor()
+            .execute("SELECT id, name, url, created, settings FROM apps WHERE id = ?", [app_id])
+            .fetchone()
+        )
+        return self._app_from_row(row) if row else None
+
+    def list_apps(self) -> list[App]:
+        rows = (
+            self._cursor()
+            .execute("SELECT id, name, url, created, settings FROM apps ORDER BY created, name")
+            .fetchall()
+        )
+        return [self._app_from_row(r) for r in rows]
+
+    def delete_app(self, app_id: str) -> bool:
+        with self._write_lock:
+            cur = self._cursor()
+            gone = cur.execute("DELETE FROM apps WHERE id = ? RETURNING id", [app_id]).fetchall()
+            if gone:
+                cur.execute("DELETE FROM events WHERE app_id = ?", [app_id])
+        return bool(gone)
+
+    # -- reads ------------------------------------------------------------------------------
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._cursor().execute(sql, list(params)).fetchall()

@@ -1,0 +1,72 @@
+"""The ASGI application: every route of every stage, assembled in one place."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from footfall.collect.endpoints import EventEndpoint, PixelEndpoint
+from footfall.runtime import Runtime
+
+
+def collect_routes(rt: Runtime) -> list[BaseRoute]:
+    pixel = PixelEndpoint(rt.ingest, rt.resolver)
+    return [
+        Route("/p.gif", pixel, methods=["GET", "HEAD"]),
+        Route(
+            "/api/event",
+            EventEndpoint(rt.ingest, rt.resolver, rt.config.max_body),
+            methods=["POST", "OPTIONS"],
+        ),
+    ]
+
+
+def ops_routes(rt: Runtime) -> list[BaseRoute]:
+    async def health(request: Request) -> Response:
+        ok = rt.store.ping()
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "store": rt.store.backend},
+            status_code=200 if ok else 503,
+        )
+
+    async def metrics(request: Request) -> Response:
+        lines = [
+            "# TYPE footfall_hits_accepted_total counter",
+            f"footfall_hits_accepted_total {rt.counters.accepted}",
+            "# TYPE footfall_hits_ignored_total counter",
+        ]
+        lines += [
+            f'footfall_hits_ignored_total{{reason="{r}"}} {n}'
+            for r, n in sorted(rt.counters.ignored.items())
+        ]
+        lines += [
+            "# TYPE footfall_buffer_pending gauge",
+            f"footfall_buffer_pending {rt.buffer.pending}",
+            "# TYPE footfall_hits_written_total counter",
+            f"footfall_hits_written_total {rt.buffer.flushed}",
+            "# TYPE footfall_store_write_failures_total counter",
+            f"footfall_store_write_failures_total {rt.buffer.failures}",
+        ]
+        return PlainTextResponse("\n".join(lines) + "\n")
+
+    return [Route("/-/health", health), Route("/-/metrics", metrics)]
+
+
+def create_app(rt: Runtime) -> Starlette:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        rt.start()
+        try:
+            yield
+        finally:
+            rt.close()
+
+    routes = collect_routes(rt) + ops_routes(rt)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.runtime = rt
+    return app
