@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 from footfall.clock import Clock
+from footfall.model import new_uuid
 
 
 class SessionTracker:
@@ -16,6 +17,7 @@ class SessionTracker:
         self.timeout_ms = timeout_ms
         self.max_entries = max_entries
         self._last_seen: dict[str, int] = {}
+        self._sessions: dict[str, tuple[str, int]] = {}  # visitor key -> (session id, last seen)
         self._lock = threading.Lock()
         self._next_prune = 0
 
@@ -37,10 +39,26 @@ class SessionTracker:
     def _prune(self, now: int) -> None:
         cutoff = now - self.timeout_ms
         self._last_seen = {k: t for k, t in self._last_seen.items() if t >= cutoff}
+        self._sessions = {k: v for k, v in self._sessions.items() if v[1] >= cutoff}
         if len(self._last_seen) > self.max_entries:  # still too many: keep the newest
             newest = sorted(self._last_seen.items(), key=lambda kv: kv[1])[-self.max_entries // 2 :]
             self._last_seen = dict(newest)
         self._next_prune = now + 60_000
+
+    def session_for(self, key: str, now: int) -> str:
+        """A session id for a visitor known only by ``key`` (a hash, a client id): the same id while
+        hits keep coming less than the timeout apart, a new one after a quiet period."""
+        with self._lock:
+            entry = self._sessions.get(key)
+            if entry is None or now - entry[1] > self.timeout_ms:
+                entry = (new_uuid(), now)
+            else:
+                entry = (entry[0], max(now, entry[1]))
+            self._sessions[key] = entry
+            if len(self._sessions) > self.max_entries:
+                cutoff = now - self.timeout_ms
+                self._sessions = {k: v for k, v in self._sessions.items() if v[1] >= cutoff}
+        return entry[0]
 
     def __len__(self) -> int:
         return len(self._last_seen)

@@ -1,0 +1,19 @@
+"""The `footfall` command. Server flags come from footfall.settings (each with a FOOTFALL_* variable)."""
+
+from __future__ import annotations
+
+import click
+
+from footfall.cli.apps import apps
+from footfall.cli.server import quickstart, serve, settings_cmd
+from footfall.cli.stats import stats
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="footfall")
+def main() -> None:
+    """footfall — self-hosted web analytics."""
+
+
+for command in (serve, quickstart, settings_cmd, apps, stats):
+    main.add_command(command)

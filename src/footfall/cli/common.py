@@ -1,0 +1,95 @@
+"""Shared pieces of the CLI: options built from footfall.settings, durations, opening the store."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from footfall.apps import AppRegistry
+from footfall.clock import SystemClock
+from footfall.settings import SETTINGS, SETTINGS_BY_NAME, Config, Setting
+from footfall.store.base import Store, StoreError, open_store
+
+_DURATION = re.compile(r"(\d+)\s*(h|d|w|m|y)")
+_UNIT_MS = {
+    "h": 3_600_000,
+    "d": 86_400_000,
+    "w": 7 * 86_400_000,
+    "m": 30 * 86_400_000,
+    "y": 365 * 86_400_000,
+}
+
+
+def parse_duration(text: str) -> int:
+    """'24h', '7d', '4w', '6m', '1y' → milliseconds."""
+    m = _DURATION.fullmatch(text.strip().lower())
+    if not m or int(m.group(1)) == 0:
+        raise click.BadParameter(f"{text!r} is not a duration like 24h, 7d, 4w, 6m or 1y")
+    return int(m.group(1)) * _UNIT_MS[m.group(2)]
+
+
+def _split_multi(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    return tuple(part.strip() for item in value for part in item.split(",") if part.strip())
+
+
+def _option(setting: Setting) -> Callable[[Any], Any]:
+    kwargs: dict[str, Any] = {"envvar": setting.env, "show_envvar": True, "help": setting.help}
+    if setting.type is bool:
+        return click.option(
+            setting.flag, setting.name, is_flag=True, default=setting.default, **kwargs
+        )
+    if setting.multiple:
+        return click.option(
+            setting.flag,
+            setting.name,
+            multiple=True,
+            default=setting.default,
+            callback=_split_multi,
+            **kwargs,
+        )
+    return click.option(
+        setting.flag,
+        setting.name,
+        type=setting.type,
+        default=setting.default,
+        show_default=True,
+        **kwargs,
+    )
+
+
+def server_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for setting in reversed(SETTINGS):
+        fn = _option(setting)(fn)
+    return fn
+
+
+db_option = _option(SETTINGS_BY_NAME["db"])
+store_option = _option(SETTINGS_BY_NAME["store"])
+
+
+def config_from(values: dict[str, Any]) -> Config:
+    known = {s.name for s in SETTINGS}
+    return Config(**{k: v for k, v in values.items() if k in known})
+
+
+def open_cli_store(db: str, store: str = "") -> Store:
+    try:
+        return open_store(db, store or None)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def open_registry(db: str, store: str = "") -> AppRegistry:
+    return AppRegistry(open_cli_store(db, store), SystemClock())
+
+
+def find_app(registry: AppRegistry, key: str) -> Any:
+    app = registry.resolve(key)
+    if app is None:
+        raise click.ClickException(f"no app {key!r} (see `footfall apps list`)")
+    return app

@@ -1,0 +1,69 @@
+"""`footfall serve`, `footfall quickstart` and `footfall settings`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from footfall.cli.common import config_from, server_options
+from footfall.settings import SETTINGS, markdown_table
+from footfall.store.base import StoreError
+
+
+@click.command()
+@server_options
+def serve(**values: Any) -> None:
+    """Run the collection server."""
+    from footfall.server import serve as run
+
+    try:
+        run(config_from(values))
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command()
+@server_options
+@click.option(
+    "--name", default="My site", show_default=True, help="Name of the first app, if there is none."
+)
+@click.option(
+    "--url",
+    "site_url",
+    default="http://localhost",
+    show_default=True,
+    help="URL of the first app's site.",
+)
+def quickstart(name: str, site_url: str, **values: Any) -> None:
+    """Create a first app if there is none, print its snippet, and serve (what `make run` does)."""
+    from footfall.present.snippet import snippet
+    from footfall.runtime import Runtime
+    from footfall.server import serve as run
+
+    config = config_from(values)
+    try:
+        runtime = Runtime.build(config)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    apps = runtime.apps.all()
+    app = apps[0] if apps else runtime.apps.create(name, site_url)
+    base = f"http://{config.host}:{config.port}"
+    click.echo(f"footfall is starting on {base} with {config.db}")
+    click.echo(f"app {app.name!r}: {app.id}\nPaste this into your pages:\n")
+    click.echo(snippet(app, base))
+    click.echo(
+        f"\nThen see the numbers with: footfall stats {app.id} --db {config.db}  (after stopping the server)\n"
+    )
+    run(config, runtime)
+
+
+@click.command("settings")
+@click.option("--markdown", is_flag=True, help="As the Markdown table in docs/configuration.md.")
+def settings_cmd(markdown: bool) -> None:
+    """Show every server setting, its flag and environment variable."""
+    if markdown:
+        click.echo(markdown_table(), nl=False)
+        return
+    for s in SETTINGS:
+        click.echo(f"{s.flag:22} {s.env:28} {s.default!r:20} {s.help}")
