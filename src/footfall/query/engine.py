@@ -56,10 +56,12 @@ class QueryEngine:
     def window(self, q: QuerySpec) -> Window:
         return window(q.period, q.date, q.app.timezone, self.clock.now_ms())
 
-    def scope(self, q: QuerySpec, w: Window, *, bots_only: bool = False) -> Scope:
+    def scope(
+        self, q: QuerySpec, w: Window, *, bots_only: bool = False, pageviews_only: bool = False
+    ) -> Scope:
         for f in q.filters:
             dimension(f.dimension, "filters")
-        return Scope(q.app.id, w, q.filters, q.include_bots or bots_only, bots_only)
+        return Scope(q.app.id, w, q.filters, q.include_bots or bots_only, bots_only, pageviews_only)
 
     def _check_conversion(self, scope: Scope, metrics: Sequence[str]) -> None:
         if "conversion_rate" in metrics and not scope.event_filters:
@@ -153,7 +155,9 @@ class QueryEngine:
         if page < 1:
             raise QueryError("page", "page must be 1 or more")
         w = self.window(q)
-        scope = self.scope(q, w, bots_only=dim.name == "bot:name")
+        scope = self.scope(
+            q, w, bots_only=dim.name == "bot:name", pageviews_only=dim.name == "event:page"
+        )
         self._check_conversion(scope, wanted)
         hit_m, sess_m = split_metrics(wanted)
         sort = next((m for m in wanted if m != "conversion_rate"), "visitors")

@@ -122,6 +122,7 @@ class Scope:
     filters: tuple[Filter, ...] = ()
     include_bots: bool = False
     bots_only: bool = False
+    pageviews_only: bool = False  # the page breakdown looks at pageviews only
 
     @property
     def visit_filters(self) -> tuple[Filter, ...]:
@@ -252,6 +253,8 @@ class Builder:
             out.add(" LEFT JOIN sessions s ON s.session_id = h.session_id")
         out.add(" WHERE h.app_id = ? AND h.ts >= ? AND h.ts < ?", scope.app_id, start, end)
         out.add(self.bot_condition(scope, "h"))
+        if scope.pageviews_only:
+            out.add(" AND h.event = 'pageview'")
         for f in scope.visit_filters + (scope.event_filters if event_filters else ()):
             out.add(" AND ").extend(self.condition(f, "h", "s"))
         out.add(")")
