@@ -50,16 +50,20 @@ async def _read_body(receive: Any, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+class TooManyFields(ValueError):
+    pass
+
+
 def parse_query(query: bytes, wanted: frozenset[str] = PIXEL_FIELDS) -> dict[str, str]:
     """The wanted parameters of a query string (first occurrence wins), UTF-8 decoded strictly.
 
-    Raises UnicodeDecodeError for bytes that are not UTF-8, ValueError for too many fields.
+    Raises UnicodeDecodeError for bytes that are not UTF-8, TooManyFields past MAX_FIELDS.
     Unwanted parameters are skipped without decoding them. The wanted raw values are joined with
     NUL (never raw in a URL) and decoded in one C-level pass, then split again; a query that
     encodes NUL itself (%00) takes the value-by-value path.
     """
     if query.count(b"&") >= MAX_FIELDS:
-        raise ValueError("too many fields")
+        raise TooManyFields(query.count(b"&") + 1)
     keys: list[str] = []
     values: list[bytes] = []
     for part in query.split(b"&"):
@@ -70,6 +74,8 @@ def parse_query(query: bytes, wanted: frozenset[str] = PIXEL_FIELDS) -> dict[str
         if key in wanted and key not in keys:
             keys.append(key)
             values.append(raw_value)
+    if not keys:
+        return {}
     joined = b"\0".join(values).replace(b"+", b" ")
     if b"%00" in joined or b"\0" in query:
         return {k: percent_decode(v.replace(b"+", b" ")) for k, v in zip(keys, values, strict=True)}
@@ -111,7 +117,7 @@ class PixelEndpoint:
             fields = parse_query(query)
         except UnicodeDecodeError:
             return self.ingest.ignore("invalid-encoding")
-        except ValueError:
+        except TooManyFields:
             return self.ingest.ignore("too-many-fields")
         headers = scope_headers(scope)
         try:
