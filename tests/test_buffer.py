@@ -12,7 +12,13 @@ from footfall.store.duckdb import DuckDBStore
 
 
 def hit(n: int) -> Hit:
-    return Hit(hit_id=new_hit_id(), app_id="app", ts=1_767_225_600_000 + n, path=f"/{n}", props={"n": str(n)})
+    return Hit(
+        hit_id=new_hit_id(),
+        app_id="app",
+        ts=1_767_225_600_000 + n,
+        path=f"/{n}",
+        props={"n": str(n)},
+    )
 
 
 def test_flushes_when_it_reaches_its_size(tmp_path: Path) -> None:
@@ -65,5 +71,10 @@ def test_a_failed_write_keeps_its_hits_and_retries(tmp_path: Path) -> None:
     store.fetch("ALTER TABLE events_away RENAME TO events")
     assert buffer.flush() == 4
     assert buffer.pending == 0
-    assert [r[0] for r in store.fetch("SELECT path FROM events ORDER BY ts")] == ["/0", "/1", "/2", "/3"]
+    assert [r[0] for r in store.fetch("SELECT path FROM events ORDER BY ts")] == [
+        "/0",
+        "/1",
+        "/2",
+        "/3",
+    ]
     assert store.fetch("SELECT props FROM events WHERE path = '/3'") == [({"n": "3"},)]
