@@ -30,7 +30,7 @@ DIMS = [
     "visit:country",
     "visit:language",
     "visit:screen",
-    "visit:pixel_ratio",
+    "visit:pixel_ratio",  # not in the rollups: answered from raw hits
     "visit:identity",
 ]
 SESSION = ["visits", "bounce_rate", "visit_duration", "views_per_visit"]

@@ -140,6 +140,8 @@ class QueryEngine:
         if q.period == "realtime" and interval not in ("minute",):
             interval = "minute"
         w = self.window(q)
+        if w.first_day is None and interval not in ("minute", "hour"):
+            interval = "hour"  # a rolling window has no whole days
         if interval == "hour" and w.days > 31:
             raise QueryError("interval", "interval=hour covers at most 31 days")
         scope = self.scope(q, w)
