@@ -19,13 +19,19 @@ log = logging.getLogger("footfall.upkeep")
 DAY_MS = 86_400_000
 
 
-def enforce_retention(store: Store, apps: AppRegistry, clock: Clock) -> dict[str, int]:
-    """Delete raw events older than each app's retention; returns rows deleted per app id."""
+def enforce_retention(
+    store: Store, apps: AppRegistry, clock: Clock, rollups: Rollups | None = None
+) -> dict[str, int]:
+    """Delete raw events (and finished session rows) older than each app's retention; returns
+    rows deleted per app id. Rollup counts and sketches stay."""
     deleted: dict[str, int] = {}
     now = clock.now_ms()
     for app in apps.all():
         if app.retention_days and app.retention_days > 0:
-            n = store.delete_events(app.id, before_ms=now - app.retention_days * DAY_MS)
+            cutoff = now - app.retention_days * DAY_MS
+            n = store.delete_events(app.id, before_ms=cutoff)
+            if rollups is not None:
+                rollups.forget_sessions_before(app.id, cutoff)
             if n:
                 deleted[app.id] = n
     return deleted
@@ -50,7 +56,9 @@ class Upkeep:
         except Exception:
             log.exception("rollup compaction failed")
         try:
-            for app_id, n in enforce_retention(self.store, self.apps, self.clock).items():
+            for app_id, n in enforce_retention(
+                self.store, self.apps, self.clock, self.rollups
+            ).items():
                 log.info("retention: deleted %d raw events of app %s", n, app_id)
         except Exception:
             log.exception("retention failed")

@@ -46,8 +46,8 @@ FIRST_HIT_DIMS = [
 VISIT_DIMS = [d for d in _DIMS if d.level == "visit"]
 HIT_DIMS = {"event:page": "path", "event:name": "event", "event:hostname": "hostname"}
 # first-hit attributes with per-hit counts and visitor sketches (the others: sessions path / raw)
-_SKETCHED = ("source", "referrer", "medium", "utm_source", "utm_medium", "utm_campaign", "browser")
-_SKETCHED += ("os", "device", "country", "language", "screen")
+_SKETCHED = {"source", "referrer", "medium", "utm_source", "utm_medium", "utm_campaign"}
+_SKETCHED |= {"browser", "os", "device", "country", "language", "screen"}
 SKETCH_VISIT_DIMS = [d for d in FIRST_HIT_DIMS if d.short in _SKETCHED]
 SKETCH_DIMS = frozenset([TOTAL, *HIT_DIMS, *(d.name for d in SKETCH_VISIT_DIMS)])
 SESSION_DIMS = frozenset([TOTAL, *(d.name for d in VISIT_DIMS)])
@@ -390,6 +390,19 @@ class Rollups:
             ("DELETE FROM rollup_dirty WHERE app_id = ? AND day IN (SELECT day FROM _cd)", [app_id])
         )
         return steps
+
+    def forget_sessions_before(self, app_id: str, before_ms: int) -> None:
+        """Drop session rows that ended before ``before_ms`` (retention): their days are counted
+        already; only sessions still in progress are ever merged again."""
+        if self.enabled:
+            self.store.write(
+                [
+                    (
+                        "DELETE FROM sessions WHERE app_id = ? AND ended < ?",
+                        [app_id, as_utc(before_ms)],
+                    )
+                ]
+            )
 
     def forget(self, app_id: str) -> None:
         """Drop every rollup row of an app (sessions too)."""
