@@ -74,7 +74,10 @@ class QueryEngine:
     ) -> Scope:
         for f in q.filters:
             dimension(f.dimension, "filters")
-        return Scope(q.app.id, w, q.filters, q.include_bots or bots_only, bots_only, pageviews_only)
+        table = self.fast is not None and self.fast.sessions_ready(q.app.id)
+        return Scope(
+            q.app.id, w, q.filters, q.include_bots or bots_only, bots_only, pageviews_only, table
+        )
 
     def _check_conversion(self, scope: Scope, metrics: Sequence[str]) -> None:
         if "conversion_rate" in metrics and not scope.event_filters:
