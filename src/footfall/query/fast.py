@@ -34,19 +34,22 @@ def _month_end(day: date) -> date:
     return nxt - timedelta(days=1)
 
 
-def units(first: date, last: date, dirty: set[date], *, weeks: bool = True) -> list[Unit]:
-    """Cover the days first..last with the fewest clean units: whole months, whole weeks, days."""
+def units(
+    first: date, last: date, stale: set[tuple[str, date] | None], *, weeks: bool = True
+) -> list[Unit]:
+    """Cover the days first..last with the fewest usable units: whole months, whole weeks (both
+    unless stale), else days."""
     out: list[Unit] = []
     day = first
     while day <= last:
-        if day.day == 1 and _month_end(day) <= last and not _touches(dirty, day, _month_end(day)):
+        if day.day == 1 and _month_end(day) <= last and ("m", day) not in stale:
             out.append(("m", day))
             day = _month_end(day) + timedelta(days=1)
         elif (
             weeks
             and day.weekday() == 0
             and day + timedelta(days=6) <= last
-            and not _touches(dirty, day, day + timedelta(days=6))
+            and ("w", day) not in stale
         ):
             out.append(("w", day))
             day += timedelta(days=7)
@@ -54,10 +57,6 @@ def units(first: date, last: date, dirty: set[date], *, weeks: bool = True) -> l
             out.append(("d", day))
             day += timedelta(days=1)
     return out
-
-
-def _touches(dirty: set[date], first: date, last: date) -> bool:
-    return any(first <= d <= last for d in dirty)
 
 
 def estimate_sql(p: int) -> str:

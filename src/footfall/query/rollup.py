@@ -13,8 +13,9 @@ Kept up to date incrementally: :meth:`Rollups.apply` runs after every written ba
   day a batch touched. Exact.
 - ``rollup_hll``: unique-visitor sketches (HyperLogLog registers, one row per set register) per app,
   unit (local day, ISO week, month), dimension and value; merged with ``max``. Estimates.
-- ``rollup_dirty``: days changed since the last compaction (week and month units over them are not
-  used until compaction rebuilds them); ``rollup_state``: the time zone the local days are in.
+- ``rollup_dirty``: what compaction still has to do: days with duplicate rows (``d``), week and
+  month sketches that are stale (``w``, ``m``: not used by queries until rebuilt, which happens once
+  the week or month is over), a whole rebuild (``x``); ``rollup_state``: the time zone of the days.
 
 Bots are left out of every rollup; sessions keep them (``bot`` column) for the raw path.
 """
@@ -29,6 +30,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from footfall.clock import Clock, SystemClock
 from footfall.query.periods import Window, as_utc, local_midnight_ms, zone
 from footfall.query.spec import _DIMS, NONE_VALUE
 from footfall.query.sql import SESSION_HORIZON_MS, Builder
@@ -78,7 +80,7 @@ DDL = [
     " value VARCHAR, visits BIGINT, bounces BIGINT, duration DOUBLE, pageviews BIGINT)",
     "CREATE TABLE IF NOT EXISTS rollup_hll (app_id VARCHAR, unit VARCHAR, day DATE, dim VARCHAR,"
     " value VARCHAR, reg SMALLINT, rho TINYINT)",
-    "CREATE TABLE IF NOT EXISTS rollup_dirty (app_id VARCHAR, day DATE)",
+    "CREATE TABLE IF NOT EXISTS rollup_dirty (app_id VARCHAR, unit VARCHAR, day DATE)",
     "CREATE TABLE IF NOT EXISTS rollup_state (app_id VARCHAR PRIMARY KEY, tz VARCHAR)",
 ]
 
@@ -104,10 +106,16 @@ class Rollups:
     """Rollup upkeep for a DuckDB store. ``tz_of(app_id)`` gives an app's time zone."""
 
     def __init__(
-        self, store: Any, tz_of: Callable[[str], str | None], *, create: bool = True
+        self,
+        store: Any,
+        tz_of: Callable[[str], str | None],
+        *,
+        create: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         self.store = store
         self.tz_of = tz_of
+        self.clock = clock or SystemClock()
         self.sql = Builder(store.dialect)
         self.enabled = hasattr(store, "write") and store.dialect == "duckdb"
         if self.enabled and create:
@@ -131,9 +139,13 @@ class Rollups:
             return {}
         return dict(self.store.fetch("SELECT app_id, tz FROM rollup_state"))
 
-    def dirty_days(self, app_id: str) -> set[date]:
-        rows = self.store.fetch("SELECT DISTINCT day FROM rollup_dirty WHERE app_id = ?", [app_id])
-        return {r[0] for r in rows}
+    def dirty_days(self, app_id: str) -> set[tuple[str, date] | None]:
+        """Stale week/month units as (unit, first day); ``None`` when a rebuild is pending."""
+        rows = self.store.fetch(
+            "SELECT DISTINCT unit, day FROM rollup_dirty WHERE app_id = ? AND unit <> 'd'",
+            [app_id],
+        )
+        return {None if unit == "x" else (unit, day) for unit, day in rows}
 
     # -- incremental upkeep -----------------------------------------------------------------
     def apply(self, batch: pa.Table) -> None:
@@ -157,12 +169,12 @@ class Rollups:
         state = self.state().get(app_id)
         if state is not None and state != tz:
             # local days moved: the rollups of this app are rebuilt whole by compact()
-            self.store.write([("INSERT INTO rollup_dirty VALUES (?, NULL)", [app_id])])
+            self.store.write([("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id])])
             return
         if state is None:
             stored = self.store.count_events(app_id)
             if stored > part.num_rows:  # hits from before the rollups: rebuild from raw first
-                self.store.write([("INSERT INTO rollup_dirty VALUES (?, NULL)", [app_id])])
+                self.store.write([("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id])])
                 return
         steps = self.session_steps(app_id, span)
         steps += self.hit_steps(app_id, tz, span)
@@ -278,7 +290,11 @@ class Rollups:
             + " UNION ALL ".join(sketches)
             + ") GROUP BY ALL"
         )
-        dirty = "INSERT INTO rollup_dirty SELECT DISTINCT ?, day FROM _rb_h"
+        dirty = (
+            "INSERT INTO rollup_dirty SELECT DISTINCT ?, unit, day FROM (SELECT 'd' AS unit, day"
+            " FROM _rb_h UNION SELECT 'w', CAST(date_trunc('week', day) AS DATE) FROM _rb_h"
+            " UNION SELECT 'm', CAST(date_trunc('month', day) AS DATE) FROM _rb_h)"
+        )
         return [
             (hits, [*day_params, app_id, horizon]),
             (deltas, [app_id]),
@@ -331,7 +347,8 @@ class Rollups:
             return 0
         done = 0
         apps = self.store.fetch(
-            "SELECT app_id, count(*), count(*) - count(day) FROM rollup_dirty GROUP BY 1"
+            "SELECT app_id, count(*), count(*) FILTER (WHERE unit = 'x') FROM rollup_dirty"
+            " GROUP BY 1"
         )
         state = self.state()
         for app_id, days, rebuild in apps:
@@ -343,12 +360,11 @@ class Rollups:
         return done
 
     def _compact_steps(self, app_id: str) -> list[tuple[str, list[Any]]]:
-        week = "CAST(date_trunc('week', day) AS DATE)"
-        month = "CAST(date_trunc('month', day) AS DATE)"
+        today = _local(self.clock.now_ms(), zone(self.tz_of(app_id) or "UTC"))
         steps: list[tuple[str, list[Any]]] = [
             (
                 "CREATE OR REPLACE TEMP TABLE _cd AS SELECT DISTINCT day FROM rollup_dirty"
-                " WHERE app_id = ? AND day IS NOT NULL",
+                " WHERE app_id = ? AND unit = 'd'",
                 [app_id],
             ),
             (
@@ -371,24 +387,38 @@ class Rollups:
                 [app_id],
             ),
             ("INSERT INTO rollup_hll SELECT * FROM _cs", []),
+            (
+                "DELETE FROM rollup_dirty WHERE app_id = ? AND unit = 'd'"
+                " AND day IN (SELECT day FROM _cd)",
+                [app_id],
+            ),
         ]
-        for unit, start in (("w", week), ("m", month)):
+        # week and month sketches are rebuilt once the unit is over (until then queries use days)
+        for unit, part, last in (("w", "week", "day + 6"), ("m", "month", "last_day(day)")):
+            start = f"CAST(date_trunc('{part}', day) AS DATE)"
             steps += [
                 (
+                    "CREATE OR REPLACE TEMP TABLE _cu AS SELECT DISTINCT day FROM rollup_dirty"
+                    f" WHERE app_id = ? AND unit = '{unit}' AND {last} < ?",
+                    [app_id, today],
+                ),
+                (
                     f"DELETE FROM rollup_hll WHERE app_id = ? AND unit = '{unit}'"
-                    f" AND day IN (SELECT DISTINCT {start} FROM _cd)",
+                    " AND day IN (SELECT day FROM _cu)",
                     [app_id],
                 ),
                 (
                     f"INSERT INTO rollup_hll SELECT app_id, '{unit}', {start}, dim, value, reg,"
                     " max(rho) FROM rollup_hll WHERE app_id = ? AND unit = 'd'"
-                    f" AND {start} IN (SELECT DISTINCT {start} FROM _cd) GROUP BY ALL",
+                    f" AND {start} IN (SELECT day FROM _cu) GROUP BY ALL",
+                    [app_id],
+                ),
+                (
+                    f"DELETE FROM rollup_dirty WHERE app_id = ? AND unit = '{unit}'"
+                    " AND day IN (SELECT day FROM _cu)",
                     [app_id],
                 ),
             ]
-        steps.append(
-            ("DELETE FROM rollup_dirty WHERE app_id = ? AND day IN (SELECT day FROM _cd)", [app_id])
-        )
         return steps
 
     def forget_sessions_before(self, app_id: str, before_ms: int) -> None:
