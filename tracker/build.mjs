@@ -17,7 +17,7 @@ const out = at > 0 ? process.argv[at + 1] : join(here, BUILT);
 const sha256 = (text) => createHash('sha256').update(text, 'utf8').digest('hex');
 const source = readFileSync(join(here, 'footfall.src.js'), 'utf8');
 const result = await minify(source, {
-  ecma: 2020,
+  ecma: 2017,
   compress: { passes: 3, unsafe: true, unsafe_comps: true, unsafe_arrows: true, arrows: true },
   mangle: true,
   format: { comments: false },

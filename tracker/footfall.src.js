@@ -2,7 +2,7 @@
  * footfall browser tracker — readable source.
  *
  * Built into src/footfall/static/footfall.js by `make tracker` (terser, see build.mjs); never edit the
- * built file by hand. ES2020 (every browser since 2020); everything runs inside try/catch, so whatever
+ * built file by hand. ES2017 syntax (every browser since 2017); everything runs inside try/catch, so whatever
  * goes wrong in here, the host page never sees an exception.
  *
  *   <script defer data-app="APP_UUID" src="https://stats.example.com/footfall.js"></script>
@@ -29,17 +29,18 @@
     const base = attr.endpoint || script.src.replace(/\/[^/]*$/, '');
     const hashRouting = has('hash');
     const downloads = attr.downloads;
+    // Not counted: local pages (file: pages have an empty host name) and, when the site asks for it,
+    // browsers that send Do-Not-Track or Global Privacy Control.
     const skip =
-      (!has('local') && (/^(localhost|127\.|\[::1)/.test(loc.hostname) || loc.protocol == 'file:')) ||
+      (!has('local') && /^(localhost|127\.|\[::1|$)/.test(loc.hostname)) ||
       (has('respectDnt') && (nav.doNotTrack == '1' || nav.globalPrivacyControl));
     let lastPath;
 
     const guarded = (fn) => (a, b) => {
       try {
         fn(a, b);
-      } catch {}
+      } catch (e) {}
     };
-
 
     const currentPath = () => loc.pathname + (hashRouting ? loc.hash : '');
 
@@ -69,14 +70,14 @@
         screensize: screen.width + 'x' + screen.height,
         pixelratio: win.devicePixelRatio,
       };
-      if (options?.props) data.props = options.props;
+      if (options && options.props) data.props = options.props;
       if (attr.identity == 'first-party') {
         try {
           data.vid = idCookie('_utma', 63072000);
           data.sid = idCookie('_utmb', 1800);
-        } catch {}
+        } catch (e) {}
       }
-      if (!nav.sendBeacon?.(base + '/api/event', JSON.stringify(data))) {
+      if (!(nav.sendBeacon && nav.sendBeacon(base + '/api/event', JSON.stringify(data)))) {
         if (data.props) data.props = JSON.stringify(data.props);
         new Image().src = base + '/p.gif?' + new URLSearchParams(data);
       }
@@ -127,8 +128,8 @@
 
     // Custom events; calls the stub queued before the script loaded are replayed in order, after the
     // pageview they belong to.
-    const queued = win.footfall?.q || [];
+    const queued = (win.footfall && win.footfall.q) || [];
     win.footfall = guarded(send);
     for (const args of queued) win.footfall(...args);
-  } catch {}
+  } catch (e) {}
 })(window, document);

@@ -5,6 +5,7 @@ Run alone with ``pytest -m browser`` (``make test-browser``).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -89,11 +90,16 @@ def test_the_classic_pixel_snippet_pasted_verbatim_lands(
 
 
 def test_local_pages_and_privacy_signals_send_nothing_unless_allowed(
-    server: LiveServer, site: LocalSite, page: Any
+    server: LiveServer, site: LocalSite, page: Any, tmp_path: Path
 ) -> None:
     app = server.create_app()
+    hits: list[str] = []  # every request the pages make to footfall, but for the script itself
+    page.on("request", lambda r: hits.append(r.url) if r.url.startswith(server.url) else None)
     # the snippet exactly as footfall prints it: no data-local, so localhost is not counted
     page.goto(site.page("/local", body=script_snippet(app, server.url)))
+    saved = tmp_path / "saved.html"
+    saved.write_text(f"<title>saved</title>{tracker_tag(server, app.id)}")
+    page.goto(saved.as_uri())
     page.add_init_script(
         "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})"
     )
@@ -101,6 +107,7 @@ def test_local_pages_and_privacy_signals_send_nothing_unless_allowed(
     # the same signal without data-respect-dnt: the page is counted (the server decides on DNT/GPC)
     page.goto(site.page("/counted", head=tracker_tag(server, app.id, "data-local")))
     assert settle(server, app, page, 1) == [("pageview", "/counted")]
+    assert [h for h in hits if not h.endswith("/footfall.js")] == [f"{server.url}/api/event"] * 2
 
 
 def test_push_and_replace_state_count_each_new_path_once(
