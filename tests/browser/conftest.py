@@ -8,6 +8,7 @@ http://127.0.0.1:PORT2 — different origins and sites, as on the web.
 from __future__ import annotations
 
 import html
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ import pytest
 from footfall.clock import FrozenClock
 from tests.live import LiveServer, free_port, live_server
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("FOOTFALL_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -31,21 +32,12 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"{CHROMIUM} is missing (apt-get install -y chromium; .ci/run does)",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip(
-    "playwright.sync_api", reason="playwright is missing (pip install -e '.[dev]')"
-)
-
 
 class LocalSite:
-    """A tiny web server for test pages: registered HTML, downloadable files, 204 for the rest."""
+    """A tiny web server for test pages: registered pages, downloadable files, 204 for the rest."""
 
     def __init__(self) -> None:
-        self.pages: dict[str, str] = {}
+        self.pages: dict[str, tuple[str, bytes]] = {}  # path -> (content type, body)
         self.port = free_port()
         self.origin = f"http://localhost:{self.port}"
         # the same server under another host name: a link there is an outbound link
@@ -56,7 +48,7 @@ class LocalSite:
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0].split("#", 1)[0]
                 if path in pages:
-                    self._answer(200, "text/html; charset=utf-8", pages[path].encode())
+                    self._answer(200, *pages[path])
                 elif path.startswith("/files/"):
                     self._answer(200, "application/octet-stream", b"%PDF-1.4\n", attachment=True)
                 else:
@@ -81,10 +73,15 @@ class LocalSite:
 
     def page(self, path: str, body: str = "", head: str = "", title: str = "Test page") -> str:
         """Register a page; returns its URL."""
-        self.pages[path] = (
+        document = (
             f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"{head}</head><body>{body}</body></html>"
         )
+        return self.file(path, "text/html; charset=utf-8", document.encode())
+
+    def file(self, path: str, content_type: str, body: bytes) -> str:
+        """Register any other resource; returns its URL."""
+        self.pages[path] = (content_type, body)
         return self.origin + path
 
 
@@ -124,6 +121,11 @@ def site() -> Iterator[LocalSite]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium; .ci/run does)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is missing (pip install -e '.[dev]')"
+    )
     with sync_api.sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from footfall.collect.script import load_tracker
 from footfall.model import App
 from footfall.present.snippet import pixel_snippet, script_snippet
 from tests.browser.conftest import LocalSite, tracker_tag, wait_rows
@@ -108,6 +109,16 @@ def test_local_pages_and_privacy_signals_send_nothing_unless_allowed(
     page.goto(site.page("/counted", head=tracker_tag(server, app.id, "data-local")))
     assert settle(server, app, page, 1) == [("pageview", "/counted")]
     assert [h for h in hits if not h.endswith("/footfall.js")] == [f"{server.url}/api/event"] * 2
+
+
+def test_a_copy_served_by_the_site_itself_sends_to_data_endpoint(
+    server: LiveServer, site: LocalSite, page: Any
+) -> None:
+    app = server.create_app()
+    script = site.file("/js/stats.js", "text/javascript", load_tracker())
+    tag = f'<script defer data-app="{app.id}" data-local data-endpoint="{server.url}" src="{script}"></script>'
+    page.goto(site.page("/self-hosted", head=tag))
+    assert settle(server, app, page, 1) == [("pageview", "/self-hosted")]
 
 
 def test_push_and_replace_state_count_each_new_path_once(
