@@ -90,25 +90,49 @@ def test_the_classic_pixel_snippet_pasted_verbatim_lands(
     assert rows == [("pixel", "/classic", "Classic", f"{width}x{height}")]
 
 
-def test_local_pages_and_privacy_signals_send_nothing_unless_allowed(
+def beacons(page: Any, server: LiveServer) -> list[str]:
+    """A live list of the requests the page makes to footfall, but for the script itself."""
+    seen: list[str] = []
+
+    def log(request: Any) -> None:
+        if request.url.startswith(server.url) and not request.url.endswith("/footfall.js"):
+            seen.append(request.url)
+
+    page.on("request", log)
+    return seen
+
+
+def test_local_pages_are_not_counted_unless_data_local(
     server: LiveServer, site: LocalSite, page: Any, tmp_path: Path
 ) -> None:
     app = server.create_app()
-    hits: list[str] = []  # every request the pages make to footfall, but for the script itself
-    page.on("request", lambda r: hits.append(r.url) if r.url.startswith(server.url) else None)
+    sent = beacons(page, server)
     # the snippet exactly as footfall prints it: no data-local, so localhost is not counted
     page.goto(site.page("/local", body=script_snippet(app, server.url)))
-    saved = tmp_path / "saved.html"
+    saved = tmp_path / "saved.html"  # a page saved to disk: file:
     saved.write_text(f"<title>saved</title>{tracker_tag(server, app.id)}")
     page.goto(saved.as_uri())
-    page.add_init_script(
-        "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})"
-    )
-    page.goto(site.page("/gpc", head=tracker_tag(server, app.id, "data-local", "data-respect-dnt")))
-    # the same signal without data-respect-dnt: the page is counted (the server decides on DNT/GPC)
     page.goto(site.page("/counted", head=tracker_tag(server, app.id, "data-local")))
     assert settle(server, app, page, 1) == [("pageview", "/counted")]
-    assert [h for h in hits if not h.endswith("/footfall.js")] == [f"{server.url}/api/event"] * 2
+    assert sent == [f"{server.url}/api/event"] * 2  # the pageview and settle()'s event
+
+
+@pytest.mark.parametrize(
+    "signal",
+    ["globalPrivacyControl', {get: () => true}", "doNotTrack', {get: () => '1'}"],
+    ids=["gpc", "dnt"],
+)
+def test_dnt_and_gpc_stop_the_tracker_when_the_site_asks(
+    server: LiveServer, site: LocalSite, page: Any, signal: str
+) -> None:
+    app = server.create_app()
+    sent = beacons(page, server)
+    page.add_init_script(f"Object.defineProperty(Navigator.prototype, '{signal})")
+    page.goto(site.page("/dnt", head=tracker_tag(server, app.id, "data-local", "data-respect-dnt")))
+    # the same browser without data-respect-dnt: counted (the server applies the app's DNT policy)
+    page.goto(site.page("/counted", head=tracker_tag(server, app.id, "data-local")))
+    assert settle(server, app, page, 1) == [("pageview", "/counted")]
+    assert sent == [f"{server.url}/api/event"] * 2
 
 
 def test_a_copy_served_by_the_site_itself_sends_to_data_endpoint(
