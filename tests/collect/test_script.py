@@ -112,10 +112,10 @@ def test_head_sends_headers_only(http: httpx.Client) -> None:
 
 def test_the_built_file_is_the_build_of_the_source(tmp_path: Path) -> None:
     """Without Node: tracker/build.sha256 (written by `make tracker`) names both files' hashes."""
-    recorded = dict(
-        reversed(line.split("  ", 1))
-        for line in (TRACKER / "build.sha256").read_text().splitlines()
-    )
+    recorded: dict[str, str] = {}
+    for line in (TRACKER / "build.sha256").read_text().splitlines():
+        digest, name = line.split("  ", 1)
+        recorded[name] = digest
     source = hashlib.sha256((TRACKER / "footfall.src.js").read_bytes()).hexdigest()
     built = hashlib.sha256(BUILT.read_bytes()).hexdigest()
     assert recorded["footfall.src.js"] == source, "source changed: run `make tracker`"
