@@ -26,6 +26,25 @@ def collect_routes(rt: Runtime) -> list[BaseRoute]:
     ]
 
 
+def serverside_routes(rt: Runtime) -> list[BaseRoute]:
+    """Measurement Protocol v1 and GA4 receivers (docs/server-side.md)."""
+    from footfall.collect.mp import (
+        BatchEndpoint,
+        CollectEndpoint,
+        DebugEndpoint,
+        V1Parser,
+        V1Receiver,
+    )
+
+    parser = V1Parser(rt.apps, rt.clock)
+    receiver = V1Receiver(rt.ingest, rt.resolver, rt.sessions, parser)
+    return [
+        Route("/collect", CollectEndpoint(receiver), methods=["GET", "POST"]),
+        Route("/batch", BatchEndpoint(receiver), methods=["POST"]),
+        Route("/debug/collect", DebugEndpoint(parser), methods=["GET", "POST"]),
+    ]
+
+
 def ops_routes(rt: Runtime) -> list[BaseRoute]:
     async def health(request: Request) -> Response:
         ok = rt.store.ping()
@@ -66,7 +85,7 @@ def create_app(rt: Runtime) -> Starlette:
         finally:
             rt.close()
 
-    routes = collect_routes(rt) + ops_routes(rt)
+    routes = collect_routes(rt) + serverside_routes(rt) + ops_routes(rt)
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = rt
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from footfall.cli import serverside as _serverside  # noqa: F401  (adds `apps alias`, `apps secret`)
 from footfall.cli.apps import apps
 from footfall.cli.server import quickstart, serve, settings_cmd
 from footfall.cli.stats import stats
