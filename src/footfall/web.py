@@ -28,6 +28,7 @@ def collect_routes(rt: Runtime) -> list[BaseRoute]:
 
 def serverside_routes(rt: Runtime) -> list[BaseRoute]:
     """Measurement Protocol v1 and GA4 receivers (docs/server-side.md)."""
+    from footfall.collect.ga4 import GA4Endpoint, GA4Parser
     from footfall.collect.mp import (
         BatchEndpoint,
         CollectEndpoint,
@@ -38,10 +39,14 @@ def serverside_routes(rt: Runtime) -> list[BaseRoute]:
 
     parser = V1Parser(rt.apps, rt.clock)
     receiver = V1Receiver(rt.ingest, rt.resolver, rt.sessions, parser)
+    ga4 = GA4Parser(rt.apps, rt.clock)
+    deps = (rt.ingest, rt.resolver, rt.sessions)
     return [
         Route("/collect", CollectEndpoint(receiver), methods=["GET", "POST"]),
         Route("/batch", BatchEndpoint(receiver), methods=["POST"]),
         Route("/debug/collect", DebugEndpoint(parser), methods=["GET", "POST"]),
+        Route("/mp/collect", GA4Endpoint(ga4, *deps), methods=["POST"]),
+        Route("/debug/mp/collect", GA4Endpoint(ga4, *deps, debug=True), methods=["POST"]),
     ]
 
 
