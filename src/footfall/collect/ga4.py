@@ -62,7 +62,11 @@ class Problem:
     description: str
 
     def as_json(self) -> dict[str, str]:
-        return {"fieldPath": self.field, "description": self.description, "validationCode": self.code}
+        return {
+            "fieldPath": self.field,
+            "description": self.description,
+            "validationCode": self.code,
+        }
 
 
 @dataclass(slots=True)
@@ -140,7 +144,9 @@ class GA4Parser:
             return ""
         chosen = str(doc.get("user_id") or doc["client_id"]).strip()
         if len(chosen) > MAX_CLIENT_ID:
-            problem(Problem("client_id", "VALUE_INVALID", f"longer than {MAX_CLIENT_ID} characters"))
+            problem(
+                Problem("client_id", "VALUE_INVALID", f"longer than {MAX_CLIENT_ID} characters")
+            )
         return chosen
 
     @staticmethod

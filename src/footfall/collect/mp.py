@@ -20,7 +20,7 @@ import msgspec
 from footfall.apps import AppRegistry
 from footfall.clock import Clock
 from footfall.collect.endpoints import IGNORED_HEADER, _read_body
-from footfall.collect.fields import FieldError, build_hit
+from footfall.collect.fields import FieldError, build_hit, decode_props_param
 from footfall.collect.gif import NO_CACHE_HEADERS, TRANSPARENT_GIF
 from footfall.collect.request import ClientResolver, scope_headers
 from footfall.identify.sessions import SessionTracker
@@ -223,16 +223,16 @@ class V1Parser:
     @staticmethod
     def _event(
         hit_type: str, fields: dict[str, str], errors: list[Message]
-    ) -> tuple[str, dict[str, str] | None]:
+    ) -> tuple[str, dict[str, object] | None]:
         if hit_type != "event":
             name = hit_type or "pageview"
             screen = fields.get("cd", "").strip()
             return name, ({"screen_name": screen} if hit_type == "screenview" and screen else None)
-        props: dict[str, str] = {}
-        if not fields.get("ec", "").strip():
-            errors.append(required("ec", "missing-event-category"))
-        else:
+        props: dict[str, object] = {}
+        if fields.get("ec", "").strip():
             props["category"] = fields["ec"].strip()
+        elif fields.get("ff_channel") != "server":  # footfall's own Tracker may omit it
+            errors.append(required("ec", "missing-event-category"))
         action = fields.get("ea", "").strip()
         if not action:
             errors.append(required("ea", "missing-event-action"))
@@ -244,6 +244,9 @@ class V1Parser:
                 errors.append(invalid("ev", "invalid-event-value", "must be a whole number ≥ 0"))
             else:
                 props["value"] = value
+        extra = decode_props_param(fields.get("ff_props"))
+        if isinstance(extra, dict):
+            props.update(extra)
         return action, props or None
 
     def _timestamp(self, fields: dict[str, str], errors: list[Message]) -> int:
@@ -263,7 +266,7 @@ class V1Parser:
 
     @staticmethod
     def _page(
-        fields: dict[str, str], event: str, props: dict[str, str] | None, errors: list[Message]
+        fields: dict[str, str], event: str, props: dict[str, object] | None, errors: list[Message]
     ) -> Hit | None:
         url = fields.get("dl", "").strip() or None
         path = fields.get("dp") or None
