@@ -61,6 +61,7 @@ class Tracker:
         parts = urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"endpoint must be an http(s) URL, got {endpoint!r}")
+        self.endpoint = endpoint.rstrip("/")
         self._https = parts.scheme == "https"
         self._host = parts.hostname
         self._port = parts.port
