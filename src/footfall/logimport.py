@@ -115,12 +115,12 @@ class Report:
         return out
 
 
-_BOT_PATTERN = re.compile("|".join(re.escape(m) for m in BOT_MARKERS), re.IGNORECASE)
+_BOT_PATTERN = re.compile("|".join(re.escape(m) for m in BOT_MARKERS))
 
 
 def looks_like_bot(user_agent: str) -> bool:
     """A plain substring check; the enrichment's bot detection, when present, is applied too."""
-    return _BOT_PATTERN.search(user_agent) is not None
+    return _BOT_PATTERN.search(user_agent.lower()) is not None
 
 
 def open_log(path: str) -> io.BufferedIOBase:
@@ -164,6 +164,7 @@ class LogImporter:
         self._host = host
         self._batch: list[Hit] = []
         self._methods = {m.encode("latin-1") for m in self.options.methods}
+        self._bots: dict[str, bool] = {}
 
     # -- one line ---------------------------------------------------------------------------
     def parse(self, raw: bytes) -> Hit | str:
@@ -203,8 +204,14 @@ class LogImporter:
             ua = groups[5].decode("utf-8", "replace")
         if ua == "-":
             ua = ""
-        if opts.skip_bots and ua and self.is_bot(ua):
-            return "bot"
+        if opts.skip_bots and ua:
+            bot = self._bots.get(ua)
+            if bot is None:  # logs repeat a few hundred user agents: decide each once
+                if len(self._bots) > 50_000:
+                    self._bots.clear()
+                bot = self._bots[ua] = self.is_bot(ua)
+            if bot:
+                return "bot"
         ip = groups[0].decode("latin-1")
         visitor = hashlib.blake2b(
             b"%s%s\x00%s\x00%s" % (self._prefix, groups[1][:11], groups[0], groups[-1]),
