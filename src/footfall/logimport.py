@@ -18,9 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-import msgspec
-
-from footfall.buffer import columns_to_table
+from footfall.buffer import hits_to_table
 from footfall.enrich.pipeline import Enricher
 from footfall.model import App, Context, Hit
 from footfall.schema import cap_text
@@ -287,10 +285,7 @@ class LogImporter:
         if duplicates:
             self.report.skipped["duplicate"] += duplicates
         if fresh:
-            rows = [msgspec.structs.astuple(h) for h in fresh]
-            self.store.insert_events(
-                columns_to_table([list(col) for col in zip(*rows, strict=True)])
-            )
+            self.store.insert_events(hits_to_table(fresh))
             self.report.imported += len(fresh)
         if self.progress is not None:
             self.progress(self.report)
