@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import io
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -163,6 +164,8 @@ class LogImporter:
         self._batch: list[Hit] = []
         self._methods = {m.encode("latin-1") for m in self.options.methods}
         self._bots: dict[str, bool] = {}
+        self._writer: threading.Thread | None = None
+        self._failure: BaseException | None = None
 
     # -- one line ---------------------------------------------------------------------------
     def parse(self, raw: bytes) -> Hit | str:
@@ -267,13 +270,35 @@ class LogImporter:
                 continue
             self._batch.append(result)
             if len(self._batch) >= self.options.batch_size:
-                self.write()
+                self._hand_over()
 
-    def write(self) -> None:
-        """Store the pending batch, leaving out hits already stored (or repeated within it)."""
+    def _hand_over(self) -> None:
+        """Give the pending batch to the writer thread (after the previous one finished), so
+        storing one batch overlaps with parsing the next; batches are stored in order."""
         batch, self._batch = self._batch, []
-        if not batch:
-            return
+        self._join()
+        if batch:
+            self._writer = threading.Thread(
+                target=self._store_batch, args=(batch,), name="footfall-log-writer"
+            )
+            self._writer.start()
+
+    def _join(self) -> None:
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+
+    def _store_batch(self, batch: list[Hit]) -> None:
+        try:
+            self._store(batch)
+        except BaseException as exc:  # re-raised in the importing thread
+            self._failure = exc
+
+    def _store(self, batch: list[Hit]) -> None:
+        """Store a batch, leaving out hits already stored (or repeated within it)."""
         unique: dict[str, Hit] = {}
         for hit in batch:
             unique.setdefault(hit.hit_id or "", hit)
@@ -289,6 +314,11 @@ class LogImporter:
             self.report.imported += len(fresh)
         if self.progress is not None:
             self.progress(self.report)
+
+    def write(self) -> None:
+        """Store everything parsed so far and wait until it is written."""
+        self._hand_over()
+        self._join()
 
     def run(self, lines: Iterable[bytes]) -> Report:
         self.feed(lines)
