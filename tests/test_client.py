@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -108,3 +110,36 @@ def test_tracking_calls_never_wait_on_the_network() -> None:
         elapsed = time.monotonic() - start
         assert elapsed < 1.5 and tracker.sent == 0
         tracker.close(timeout=0)
+
+
+def test_a_connection_closed_by_the_server_is_reopened_without_a_failure(tmp_path: Path) -> None:
+    port = free_port()
+    tracker = Tracker(f"http://127.0.0.1:{port}", "UA-3-3", backoff=5.0)
+    for name in ("first", "second"):  # a restarted server: the kept-alive connection is dead
+        with live_server(tmp_path / f"{name}.duckdb", port=port) as srv:
+            app = srv.create_app(name, "https://site.example")
+            srv.runtime.apps.save(msgspec.structs.replace(app, aliases=["UA-3-3"]))
+            tracker.track_pageview(path=f"/{name}")
+            assert tracker.flush(timeout=4)  # well before the 5 s backoff a failure would cost
+            assert srv.rows("SELECT path FROM events") == [(f"/{name}",)]
+    assert (tracker.sent, tracker.failures) == (2, 0)
+    tracker.close(timeout=0)
+
+
+EXIT_SCRIPT = """
+import sys
+from footfall.client import Tracker
+
+tracker = Tracker(sys.argv[1], sys.argv[2], flush_interval=60)
+for i in range(5):
+    tracker.track_pageview(path=f"/exit/{i}")
+# no flush, no close: the interpreter's exit sends what is queued
+"""
+
+
+def test_queued_hits_are_sent_when_the_interpreter_exits(server: LiveServer, app: App) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_SCRIPT, server.url, app.id], timeout=60, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert server.count() == 5

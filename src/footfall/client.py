@@ -251,16 +251,22 @@ class Tracker:
         return self._conn
 
     def _post(self, body: bytes) -> int:
-        conn = self._connection()
-        try:
-            conn.request("POST", self._path, body=body, headers=self._headers)
-            resp = conn.getresponse()
-            resp.read()
-            return resp.status
-        except (OSError, http.client.HTTPException):
-            conn.close()
-            self._conn = None
-            raise
+        """POST one batch; a kept-alive connection the server has meanwhile closed is reopened
+        once at once (that is not a failure worth a backoff)."""
+        for attempt in (1, 2):
+            reused = self._conn is not None
+            conn = self._connection()
+            try:
+                conn.request("POST", self._path, body=body, headers=self._headers)
+                resp = conn.getresponse()
+                resp.read()
+                return resp.status
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                self._conn = None
+                if not reused or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _wait_for_work(self) -> bool:
         """Block until a batch is due (full, old enough, or a flush asked); False when stopping."""
