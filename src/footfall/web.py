@@ -32,13 +32,8 @@ def collect_routes(rt: Runtime) -> list[BaseRoute]:
 def serverside_routes(rt: Runtime) -> list[BaseRoute]:
     """Measurement Protocol v1 and GA4 receivers (docs/server-side.md)."""
     from footfall.collect.ga4 import GA4Endpoint, GA4Parser
-    from footfall.collect.mp import (
-        BatchEndpoint,
-        CollectEndpoint,
-        DebugEndpoint,
-        V1Parser,
-        V1Receiver,
-    )
+    from footfall.collect.mp import V1Parser, V1Receiver
+    from footfall.collect.mp_endpoints import BatchEndpoint, CollectEndpoint, DebugEndpoint
 
     parser = V1Parser(rt.apps, rt.clock)
     receiver = V1Receiver(rt.ingest, rt.resolver, rt.sessions, parser)

@@ -19,7 +19,8 @@ from footfall.apps import AppRegistry
 from footfall.clock import Clock
 from footfall.collect.endpoints import IGNORED_HEADER, _read_body
 from footfall.collect.fields import FieldError, build_hit
-from footfall.collect.mp import MAX_CLIENT_ID, secret_matches, send_json, visitor_key
+from footfall.collect.mp import MAX_CLIENT_ID, secret_matches, visitor_key
+from footfall.collect.mp_endpoints import send_json
 from footfall.collect.request import ClientResolver, scope_headers
 from footfall.identify.sessions import SessionTracker
 from footfall.ingest import Ingest
