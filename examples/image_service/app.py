@@ -84,7 +84,9 @@ def create_app(
         if name not in MEMES:
             abort(404)
         top, bottom = MEMES[name]
-        svg = meme_svg(name, request.args.get("top", top)[:60], request.args.get("bottom", bottom)[:60])
+        svg = meme_svg(
+            name, request.args.get("top", top)[:60], request.args.get("bottom", bottom)[:60]
+        )
         return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": "max-age=300"})
 
     # after: one line instead of a blocking requests.post(...) in every image handler
@@ -94,7 +96,7 @@ def create_app(
         app_id=app_id,
         api_secret=api_secret,
         negotiate=["/memes/*"],  # browser tabs get an HTML page with the tracker
-        **footfall,  # type: ignore[arg-type]
+        **footfall,
     )
     return app
 
