@@ -40,13 +40,15 @@ def meme_svg(name: str, top: str, bottom: str, size: int = 480) -> str:
     light, dark, face = _palette(name)
 
     def caption(text: str, y: int) -> str:
+        # shrink long captions to fit: capitals of these fonts are about 0.6 em wide
+        font = min(size // 11, int(size * 0.92 / (0.62 * max(len(text), 1))))
         return (
             f'<text x="50%" y="{y}" text-anchor="middle" font-family="Impact, Anton, sans-serif" '
-            f'font-size="{size // 11}" fill="#fff" stroke="#000" stroke-width="{size // 160}" '
+            f'font-size="{font}" fill="#fff" stroke="#000" stroke-width="{max(1, font // 14)}" '
             f'paint-order="stroke">{html.escape(text.upper())}</text>'
         )
 
-    c, r = size // 2, size // 4
+    x, y, r = size // 2, size // 2 + size // 20, size // 4  # the face, a little below the middle
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" '
         f'viewBox="0 0 {size} {size}">'
@@ -54,12 +56,14 @@ def meme_svg(name: str, top: str, bottom: str, size: int = 480) -> str:
         f'<stop offset="0" stop-color="{light}"/><stop offset="1" stop-color="{dark}"/>'
         f"</linearGradient></defs>"
         f'<rect width="{size}" height="{size}" fill="url(#g)"/>'
-        f'<polygon points="{c - r},{c - r // 3} {c - r + r // 4},{c - r - r // 2} {c - r // 3},{c - r + r // 6}" fill="{face}"/>'
-        f'<polygon points="{c + r},{c - r // 3} {c + r - r // 4},{c - r - r // 2} {c + r // 3},{c - r + r // 6}" fill="{face}"/>'
-        f'<circle cx="{c}" cy="{c}" r="{r}" fill="{face}"/>'
-        f'<circle cx="{c - r // 3}" cy="{c - r // 6}" r="{r // 8}" fill="#222"/>'
-        f'<circle cx="{c + r // 3}" cy="{c - r // 6}" r="{r // 8}" fill="#222"/>'
-        f'<path d="M{c - r // 5},{c + r // 4} Q{c},{c + r // 2} {c + r // 5},{c + r // 4}" '
+        f'<polygon points="{x - r},{y - r // 3} {x - r + r // 4},{y - r - r // 2} '
+        f'{x - r // 3},{y - r + r // 6}" fill="{face}"/>'
+        f'<polygon points="{x + r},{y - r // 3} {x + r - r // 4},{y - r - r // 2} '
+        f'{x + r // 3},{y - r + r // 6}" fill="{face}"/>'
+        f'<circle cx="{x}" cy="{y}" r="{r}" fill="{face}"/>'
+        f'<circle cx="{x - r // 3}" cy="{y - r // 6}" r="{r // 8}" fill="#222"/>'
+        f'<circle cx="{x + r // 3}" cy="{y - r // 6}" r="{r // 8}" fill="#222"/>'
+        f'<path d="M{x - r // 5},{y + r // 4} Q{x},{y + r // 2} {x + r // 5},{y + r // 4}" '
         f'stroke="#222" stroke-width="{size // 120}" fill="none"/>'
         f"{caption(top, size // 8)}{caption(bottom, size - size // 16)}"
         "</svg>"
