@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -56,6 +58,7 @@ def test_a_browser_tab_gets_a_page_and_its_image_fetch_is_not_counted(
     assert page.headers["vary"] == "Accept"
     body = page.text
     assert "<title>Cat in box</title>" in body
+    assert '<meta name="referrer" content="same-origin">' in body  # so the image fetch says so
     assert '<img src="/memes/cat-in-box.svg"' in body
     assert f'<script defer data-app="{app.id}" src="{server.url}/footfall.js"></script>' in body
 
@@ -103,3 +106,44 @@ def test_embedded_images_curl_and_wget_are_counted_once_each(
         ("/memes/monday-cat.svg", "https://forum.example/t/42", FIREFOX, 200, "server"),
         ("/memes/monday-cat.svg", None, "curl/8.5.0", 200, "server"),
     ]
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium")
+def test_chromium_opening_an_image_url_gets_the_page_and_is_not_counted_twice(
+    server: LiveServer, app: App, tmp_path: Path
+) -> None:
+    flask_app = load_example().create_app(server.url, app.id)
+    requests_seen: list[tuple[str, str, str]] = []
+    with_footfall = flask_app.wsgi_app
+
+    def spy(environ: dict[str, object], start_response: object) -> object:
+        requests_seen.append(
+            (
+                str(environ["PATH_INFO"]),
+                str(environ.get("HTTP_ACCEPT", "")),
+                str(environ.get("HTTP_REFERER", "")),
+            )
+        )
+        return with_footfall(environ, start_response)
+
+    flask_app.wsgi_app = spy
+    shot = tmp_path / "view.png"
+    with wsgi_server(flask_app) as url:
+        page = f"{url}/memes/cat-in-box.svg"
+        subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}",
+             "--window-size=800,600", f"--screenshot={shot}", page],
+            timeout=90, capture_output=True, check=True,
+        )  # fmt: skip
+    fetches = [r for r in requests_seen if r[0] == "/memes/cat-in-box.svg"]
+    assert len(fetches) == 2
+    assert "text/html" in fetches[0][1]  # the tab: answered with the page
+    assert "image/" in fetches[1][1] and "text/html" not in fetches[1][1]
+    assert fetches[1][2] == page  # the page's <img>: Referer is the same URL
+    assert shot.stat().st_size > 5_000
+    assert flask_app.extensions["footfall"].tracker.flush(timeout=10)
+    assert server.count() == 0  # neither request was recorded server-side

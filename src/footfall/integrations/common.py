@@ -130,6 +130,8 @@ def html_view(path_qs: str, title: str, app_id: str, script_src: str) -> bytes:
         "<!doctype html>\n"
         '<html lang="en"><head><meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        # the image fetch must name this page as its Referer, or it would be counted again
+        '<meta name="referrer" content="same-origin">\n'
         f"<title>{t}</title>\n"
         "<style>body{margin:0;min-height:100vh;display:grid;place-items:center;"
         "background:#111;color:#eee;font:16px system-ui,sans-serif}"
