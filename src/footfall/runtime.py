@@ -37,6 +37,7 @@ class Runtime:
     rollups: Rollups
     upkeep: Upkeep
     engine: QueryEngine
+    closed: bool = False
 
     @classmethod
     def build(
@@ -104,7 +105,10 @@ class Runtime:
         self.upkeep.start()
 
     def close(self) -> None:
-        """Write every buffered hit, then close the store."""
+        """Write every buffered hit, then close the store. Safe to call more than once."""
+        if self.closed:
+            return
+        self.closed = True
         self.upkeep.close()
         written = self.buffer.close()
         log.info("footfall: shut down after writing %d hits", written)
