@@ -228,6 +228,9 @@ def test_breakdown_dimensions(
         ("event:page==/blog/*", 5, 4),
         ("event:page==/docs/*", 0, 0),  # * stops at a slash
         ("event:page==/docs/**", 1, 1),
+        ("event:page==**/two", 2, 2),
+        ("event:page==/blog%/**", 0, 0),  # % and _ are no wildcards
+        ("event:page==/blog_one**", 0, 0),  # unescaped, _ would match /blog/one
         ("event:page==/|/pricing", 4, 3),
         ("event:page!=/", 7, 4),
         ("event:page~blog", 5, 4),

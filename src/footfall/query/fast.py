@@ -5,7 +5,7 @@ in the app's current time zone, and metrics/dimensions the rollups hold. Counts 
 visits, bounce rate, visit duration, views per visit) are exact and equal the raw answers; unique
 visitors are HyperLogLog estimates (exact in practice below a few hundred, ~1.6 % standard error for
 the total, ~3.3 % per dimension value). A breakdown sorted by visitors ranks the top
-``max(30, 3 × limit × page)`` values by pageviews (event dimensions) or visits (visit dimensions),
+``max(20, 2 × limit × page)`` values by pageviews (event dimensions) or visits (visit dimensions),
 then orders those by estimated visitors.
 """
 
@@ -125,9 +125,11 @@ class FastPath:
             min(days),
             max(days),
         ]
-        if values is not None:
-            sql += " AND list_contains(?, h.value)"
-            params.append(values)
+        if values is not None:  # bound one by one: the scan can use them to skip row groups
+            if not values:
+                return {}
+            sql += f" AND h.value IN ({', '.join('?' for _ in values)})"
+            params.extend(values)
         sql += (
             " GROUP BY 1, 2, 3), e AS (SELECT k, value, count(*) AS nz,"
             " sum(pow(2.0, -rho)) AS s FROM r GROUP BY 1, 2)"
@@ -229,7 +231,7 @@ class FastPath:
         if "visitors" in metrics:
             if sort == "visitors":
                 ranked = sorted(rows, key=lambda v: (-rows[v][proxy], v))
-                values = ranked[: max(30, 3 * want)]
+                values = ranked[: max(20, 2 * want)]
             else:
                 values = sorted(rows, key=lambda v: (-rows[v][sort], v))[:want]
             found = self.visitors(app_id, name, self.keyed_units(app_id, w, "all"), values)

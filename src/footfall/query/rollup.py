@@ -374,7 +374,7 @@ class Rollups:
                 [app_id],
             ),
             ("DELETE FROM rollup_hits WHERE app_id = ? AND day IN (SELECT day FROM _cd)", [app_id]),
-            ("INSERT INTO rollup_hits SELECT * FROM _ch", []),
+            ("INSERT INTO rollup_hits SELECT * FROM _ch ORDER BY dim, day", []),
             (
                 "CREATE OR REPLACE TEMP TABLE _cs AS SELECT app_id, unit, day, dim, value, reg,"
                 " max(rho) FROM rollup_hll WHERE app_id = ? AND unit = 'd'"
@@ -386,7 +386,8 @@ class Rollups:
                 " AND day IN (SELECT day FROM _cd)",
                 [app_id],
             ),
-            ("INSERT INTO rollup_hll SELECT * FROM _cs", []),
+            # written sorted: a query's (app, dimension) rows sit together, so zone maps skip the rest
+            ("INSERT INTO rollup_hll SELECT * FROM _cs ORDER BY dim, day, value", []),
             (
                 "DELETE FROM rollup_dirty WHERE app_id = ? AND unit = 'd'"
                 " AND day IN (SELECT day FROM _cd)",
@@ -410,7 +411,7 @@ class Rollups:
                 (
                     f"INSERT INTO rollup_hll SELECT app_id, '{unit}', {start}, dim, value, reg,"
                     " max(rho) FROM rollup_hll WHERE app_id = ? AND unit = 'd'"
-                    f" AND {start} IN (SELECT day FROM _cu) GROUP BY ALL",
+                    f" AND {start} IN (SELECT day FROM _cu) GROUP BY ALL ORDER BY dim, 3, value",
                     [app_id],
                 ),
                 (
