@@ -31,6 +31,7 @@ from typing import Any
 import pyarrow as pa
 
 from footfall.clock import Clock, SystemClock
+from footfall.query.compact import compact_steps
 from footfall.query.periods import Window, as_utc, local_midnight_ms, zone
 from footfall.query.spec import _DIMS, NONE_VALUE
 from footfall.query.sql import SESSION_HORIZON_MS, Builder
@@ -355,72 +356,10 @@ class Rollups:
             if rebuild or (state.get(app_id) not in (None, self.tz_of(app_id) or "UTC")):
                 self.rebuild(app_id)
             else:
-                self.store.write(self._compact_steps(app_id))
+                today = _local(self.clock.now_ms(), zone(self.tz_of(app_id) or "UTC"))
+                self.store.write(compact_steps(app_id, today))
             done += int(days)
         return done
-
-    def _compact_steps(self, app_id: str) -> list[tuple[str, list[Any]]]:
-        today = _local(self.clock.now_ms(), zone(self.tz_of(app_id) or "UTC"))
-        steps: list[tuple[str, list[Any]]] = [
-            (
-                "CREATE OR REPLACE TEMP TABLE _cd AS SELECT DISTINCT day FROM rollup_dirty"
-                " WHERE app_id = ? AND unit = 'd'",
-                [app_id],
-            ),
-            (
-                "CREATE OR REPLACE TEMP TABLE _ch AS SELECT app_id, day, dim, value,"
-                " sum(pageviews), sum(events) FROM rollup_hits WHERE app_id = ?"
-                " AND day IN (SELECT day FROM _cd) GROUP BY ALL",
-                [app_id],
-            ),
-            ("DELETE FROM rollup_hits WHERE app_id = ? AND day IN (SELECT day FROM _cd)", [app_id]),
-            ("INSERT INTO rollup_hits SELECT * FROM _ch ORDER BY dim, day", []),
-            (
-                "CREATE OR REPLACE TEMP TABLE _cs AS SELECT app_id, unit, day, dim, value, reg,"
-                " max(rho) FROM rollup_hll WHERE app_id = ? AND unit = 'd'"
-                " AND day IN (SELECT day FROM _cd) GROUP BY ALL",
-                [app_id],
-            ),
-            (
-                "DELETE FROM rollup_hll WHERE app_id = ? AND unit = 'd'"
-                " AND day IN (SELECT day FROM _cd)",
-                [app_id],
-            ),
-            # written sorted: a query's (app, dimension) rows sit together, so zone maps skip the rest
-            ("INSERT INTO rollup_hll SELECT * FROM _cs ORDER BY dim, day, value", []),
-            (
-                "DELETE FROM rollup_dirty WHERE app_id = ? AND unit = 'd'"
-                " AND day IN (SELECT day FROM _cd)",
-                [app_id],
-            ),
-        ]
-        # week and month sketches are rebuilt once the unit is over (until then queries use days)
-        for unit, part, last in (("w", "week", "day + 6"), ("m", "month", "last_day(day)")):
-            start = f"CAST(date_trunc('{part}', day) AS DATE)"
-            steps += [
-                (
-                    "CREATE OR REPLACE TEMP TABLE _cu AS SELECT DISTINCT day FROM rollup_dirty"
-                    f" WHERE app_id = ? AND unit = '{unit}' AND {last} < ?",
-                    [app_id, today],
-                ),
-                (
-                    f"DELETE FROM rollup_hll WHERE app_id = ? AND unit = '{unit}'"
-                    " AND day IN (SELECT day FROM _cu)",
-                    [app_id],
-                ),
-                (
-                    f"INSERT INTO rollup_hll SELECT app_id, '{unit}', {start}, dim, value, reg,"
-                    " max(rho) FROM rollup_hll WHERE app_id = ? AND unit = 'd'"
-                    f" AND {start} IN (SELECT day FROM _cu) GROUP BY ALL ORDER BY dim, 3, value",
-                    [app_id],
-                ),
-                (
-                    f"DELETE FROM rollup_dirty WHERE app_id = ? AND unit = '{unit}'"
-                    " AND day IN (SELECT day FROM _cu)",
-                    [app_id],
-                ),
-            ]
-        return steps
 
     def forget_sessions_before(self, app_id: str, before_ms: int) -> None:
         """Drop session rows that ended before ``before_ms`` (retention): their days are counted
