@@ -149,8 +149,9 @@ class Rollups:
         return {None if unit == "x" else (unit, day) for unit, day in rows}
 
     # -- incremental upkeep -----------------------------------------------------------------
-    def apply(self, batch: pa.Table) -> None:
-        """Fold a written batch of hits into every rollup, app by app, in one transaction each."""
+    def apply(self, batch: pa.Table, *, trusted: bool = False) -> None:
+        """Fold a written batch of hits into every rollup, app by app. ``trusted``: a rebuild's
+        own chunk (no check for hits that predate the rollups)."""
         if not self.enabled or batch.num_rows == 0:
             return
         import pyarrow.compute as pc
@@ -164,15 +165,19 @@ class Rollups:
             first, last = pc.min(ts).as_py(), pc.max(ts).as_py()
             if first is None or last is None:
                 continue
-            self._apply_app(app_id, tz, part, Span(int(first), int(last)))
+            try:
+                self._apply_app(app_id, tz, part, Span(int(first), int(last)), trusted)
+            except Exception:  # never leave the rollups silently short: rebuild from raw
+                self.store.write([("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id])])
+                raise
 
-    def _apply_app(self, app_id: str, tz: str, part: pa.Table, span: Span) -> None:
+    def _apply_app(self, app_id: str, tz: str, part: pa.Table, span: Span, trusted: bool) -> None:
         state = self.state().get(app_id)
         if state is not None and state != tz:
             # local days moved: the rollups of this app are rebuilt whole by compact()
             self.store.write([("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id])])
             return
-        if state is None:
+        if state is None and not trusted:
             stored = self.store.count_events(app_id)
             if stored > part.num_rows:  # hits from before the rollups: rebuild from raw first
                 self.store.write([("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id])])
@@ -391,6 +396,9 @@ class Rollups:
         if not self.enabled:
             return 0
         self.forget(app_id)
+        # the state first: batches flushed meanwhile fold in normally (they are newer than `end`)
+        tz = self.tz_of(app_id) or "UTC"
+        self.store.write([("INSERT OR REPLACE INTO rollup_state VALUES (?, ?)", [app_id, tz])])
         bounds = self.store.fetch(
             "SELECT epoch_ms(min(ts)), epoch_ms(max(ts)) FROM events WHERE app_id = ?", [app_id]
         )[0]
@@ -398,13 +406,14 @@ class Rollups:
             return 0
         read = 0
         step = chunk_days * 86_400_000
-        for lo in range(int(bounds[0]), int(bounds[1]) + 1, step):
+        end = int(bounds[1]) + 1
+        for lo in range(int(bounds[0]), end, step):
             part = self.store.fetch_arrow(
                 "SELECT * FROM events WHERE app_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
-                [app_id, as_utc(lo), as_utc(lo + step)],
+                [app_id, as_utc(lo), as_utc(min(lo + step, end))],
             )
             read += part.num_rows
-            self.apply(part)
+            self.apply(part, trusted=True)
         self.compact()
         return read
 
