@@ -74,6 +74,8 @@ class FastPath:
     def __init__(self, rollups: Rollups) -> None:
         self.r = rollups
         self.store = rollups.store
+        self._meta_key: tuple[object, str] | None = None
+        self._meta: tuple[dict[str, str], set[tuple[str, date] | None]] = ({}, set())
 
     def supports(self, dim: Dim | None, metrics: Sequence[str]) -> bool:
         name = TOTAL if dim is None else dim.name
@@ -87,16 +89,30 @@ class FastPath:
             return False
         return not (sess_m and name not in SESSION_DIMS)
 
+    def meta(self, app_id: str) -> tuple[dict[str, str], set[tuple[str, date] | None]]:
+        """Rollup state and stale units, read once per store write generation (every write in
+        this process goes through ``store.write``, which counts them)."""
+        generation = getattr(self.store, "generation", None)
+        key = (generation, app_id)
+        if generation is None or self._meta_key != key:
+            self._meta = (self.r.state(), self.r.dirty_days(app_id))
+            self._meta_key = key
+        return self._meta
+
     def sessions_ready(self, app_id: str) -> bool:
         """The ``sessions`` table holds every session of the app (time zone does not matter)."""
-        return self.r.enabled and app_id in self.r.state() and None not in self.r.dirty_days(app_id)
+        if not self.r.enabled:
+            return False
+        state, stale = self.meta(app_id)
+        return app_id in state and None not in stale
 
     def usable(
         self, app_id: str, tz: str, w: Window, filters: Sequence[object], bots: bool
     ) -> bool:
         if not self.r.enabled or filters or bots or w.first_day is None:
             return False
-        return self.r.state().get(app_id) == tz and None not in self.r.dirty_days(app_id)
+        state, stale = self.meta(app_id)
+        return state.get(app_id) == tz and None not in stale
 
     # -- pieces -----------------------------------------------------------------------------
     def visitors(
@@ -168,7 +184,7 @@ class FastPath:
     def keyed_units(self, app_id: str, w: Window, interval: str) -> list[tuple[Unit, str]]:
         """Units covering the window, each with the bucket key it belongs to."""
         assert w.first_day is not None and w.last_day is not None
-        dirty = self.r.dirty_days(app_id)
+        dirty = self.meta(app_id)[1]
         if interval == "all":
             return [(u, "") for u in units(w.first_day, w.last_day, dirty)]
         out: list[tuple[Unit, str]] = []
