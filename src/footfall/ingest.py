@@ -77,10 +77,13 @@ class Ingest:
             return IGNORED_MISSING_APP
         app_id = parse_uuid(raw_app)
         if app_id is None:
-            return IGNORED_INVALID_APP
-        app = self.apps.get(app_id)
-        if app is None:
-            return IGNORED_UNKNOWN_APP
+            app = self.apps.by_alias(raw_app)  # a registered tracking id (UA-…, G-…) names the app too
+            if app is None:
+                return IGNORED_INVALID_APP
+        else:
+            app = self.apps.get(app_id)
+            if app is None:
+                return IGNORED_UNKNOWN_APP
         hit.app_id = app.id
         if not hit.ts:
             hit.ts = self.clock.now_ms()
