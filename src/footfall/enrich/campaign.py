@@ -28,7 +28,7 @@ CLICK_IDS: dict[str, tuple[str, str]] = {
     "li_fat_id": ("LinkedIn", "paid"),
     "yclid": ("Yandex", "paid"),
 }
-_MARKERS = ("utm_", "clid", "braid", "li_fat_id")
+_MARKERS = ("utm_", *CLICK_IDS)
 _CONTROL = dict.fromkeys([*range(0x20), 0x7F])
 
 
