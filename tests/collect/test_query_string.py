@@ -10,7 +10,10 @@ from footfall.collect.endpoints import TooManyFields, parse_query
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        (b"path=%2Fblog%2Fcaf%C3%A9&title=Caf%C3%A9%20%26%20Bar", {"path": "/blog/café", "title": "Café & Bar"}),
+        (
+            b"path=%2Fblog%2Fcaf%C3%A9&title=Caf%C3%A9%20%26%20Bar",
+            {"path": "/blog/café", "title": "Café & Bar"},
+        ),
         (b"title=a+b%2Bc", {"title": "a b+c"}),
         (b"title=100%25&path=%2F", {"title": "100%", "path": "/"}),
         (b"title=100%&path=%2Fx", {"title": "100%", "path": "/x"}),  # a stray % is kept, not fatal

@@ -8,6 +8,7 @@ networks set the medium ``paid``; ``fbclid`` (added to every outbound Facebook l
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import parse_qsl
 
 from footfall.model import App, Context, Hit
@@ -37,8 +38,10 @@ def _clean(value: str) -> str | None:
     return value or None
 
 
+@lru_cache(maxsize=16_384)
 def campaign_params(url: str) -> dict[str, str]:
-    """The utm_* and click-id parameters of a URL (first value of each, names lower-cased)."""
+    """The utm_* and click-id parameters of a URL (first value of each, names lower-cased).
+    Cached: campaign links repeat (the result must not be changed by callers)."""
     query = url.partition("?")[2].partition("#")[0]
     if not query or not any(marker in query.lower() for marker in _MARKERS):
         return {}

@@ -112,6 +112,15 @@ class ReferrerStep:
 
     def __init__(self, classifier: ReferrerClassifier) -> None:
         self.classifier = classifier
+        self._app_hosts: dict[str, str] = {}  # app url -> its bare host (App.hostname parses)
+
+    def _app_host(self, app: App) -> str:
+        host = self._app_hosts.get(app.url)
+        if host is None:
+            if len(self._app_hosts) > 10_000:
+                self._app_hosts.clear()
+            host = self._app_hosts[app.url] = bare_host(app.hostname)
+        return host
 
     def __call__(self, hit: Hit, ctx: Context, app: App) -> str | None:
         if not hit.referrer:
@@ -119,7 +128,7 @@ class ReferrerStep:
             return None
         host, source, medium = self.classifier.classify(hit.referrer)
         hit.referrer_host = host
-        if host is not None and host in (bare_host(hit.hostname), bare_host(app.hostname)):
+        if host is not None and (host == bare_host(hit.hostname) or host == self._app_host(app)):
             hit.source, hit.medium = None, "internal"
         else:
             hit.source, hit.medium = source, medium
