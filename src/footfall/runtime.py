@@ -41,6 +41,9 @@ class Runtime:
         cls, config: Config, *, clock: Clock | None = None, store: Store | None = None
     ) -> Runtime:
         clock = clock or SystemClock()
+        enricher = Enricher(
+            default_steps(config)
+        )  # first: a bad --geoip-db fails before the store opens
         store = store or open_store(config.db, config.store or None)
         apps = AppRegistry(store, clock)
         buffer = HitBuffer(
@@ -63,7 +66,6 @@ class Runtime:
             CookielessIdentifier(DailySalts(store, clock), sessions),
         )
         counters = Counters()
-        enricher = Enricher(default_steps(config))
         ingest = Ingest(
             clock=clock,
             apps=apps,

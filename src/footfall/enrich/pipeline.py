@@ -27,14 +27,15 @@ class Step:
 class Enricher:
     def __init__(self, steps: Sequence[Step]) -> None:
         self.steps = tuple(steps)
+        self._runs = tuple(step.run for step in self.steps)
 
     @property
     def names(self) -> list[str]:
         return [s.name for s in self.steps]
 
     def __call__(self, hit: Hit, ctx: Context, app: App) -> str | None:
-        for step in self.steps:
-            reason = step.run(hit, ctx, app)
+        for run in self._runs:
+            reason = run(hit, ctx, app)
             if reason is not None:
                 return reason
         return None
