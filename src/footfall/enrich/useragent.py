@@ -38,7 +38,7 @@ _TV_TOKENS = (
     "bravia",
     "philipstv",
     "vizio",
-    " aft",  # Amazon Fire TV models: AFTMM, AFTT, AFTKA ...
+    "; aft",  # Amazon Fire TV models: AFTMM, AFTT, AFTKA ...
     "xbox",
     "playstation",
     "nintendo",
