@@ -100,6 +100,8 @@ class Ingest:
         cookies: list[str] = []
         if hit.visitor_id is None and hit.identity != "none":
             cookies = self.identifier.identify(hit, ctx, app, self.clock.now_ms())
+        elif hit.identity is None:  # a channel that brought its own visitor id
+            hit.identity = "client-id"
         if not self.buffer.add(hit):
             return Outcome("buffer-full", [])
         return Outcome(None, cookies)
