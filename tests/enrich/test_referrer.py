@@ -84,3 +84,13 @@ def test_a_host_listed_twice_is_refused() -> None:
         ReferrerTable({"search": {"A": ["a.example"]}, "social": {"B": ["a.example"]}})
     with pytest.raises(ValueError, match="unknown medium"):
         ReferrerTable({"paid": {"A": ["a.example"]}})
+
+
+def test_the_cache_key_is_the_referring_host_not_the_page(classifier: ReferrerClassifier) -> None:
+    part = classifier.host_part
+    assert part("https://www.google.com/search?q=private+words") == "https://www.google.com"
+    assert part("https://t.co?x=1") == "https://t.co"
+    assert part("android-app://com.google.android.gm/") == "android-app://com.google.android.gm"
+    assert part("https://user@host.example:8443/x") == "https://user@host.example:8443"
+    assert part("no scheme at all") == "no scheme at all"
+    assert len(part("https://" + "a" * 5000)) == 300

@@ -38,7 +38,7 @@ def _clean(value: str) -> str | None:
     return value or None
 
 
-@lru_cache(maxsize=16_384)
+@lru_cache(maxsize=4096)
 def campaign_params(url: str) -> dict[str, str]:
     """The utm_* and click-id parameters of a URL (first value of each, names lower-cased).
     Cached: campaign links repeat (the result must not be changed by callers)."""

@@ -82,7 +82,7 @@ def bare_host(host: str | None) -> str:
 
 class ReferrerClassifier:
     """``classify(referrer)`` → RefererInfo without the internal check (that needs the page).
-    Cached per referrer string."""
+    Cached per string: pass :meth:`host_part` of a referrer to keep the cache small."""
 
     def __init__(self, table: ReferrerTable | None = None, cache_size: int = 65_536) -> None:
         self.table = table or ReferrerTable.builtin()
@@ -91,6 +91,19 @@ class ReferrerClassifier:
             if cache_size
             else self._classify
         )
+
+    def host_part(self, referrer: str) -> str:
+        """``scheme://host[:port]`` of a referrer: the cache key, so the cache grows with the number
+        of referring hosts, not of referring pages."""
+        start = referrer.find("//")
+        if start < 0:
+            return referrer[:300]
+        end = len(referrer)
+        for mark in ("/", "?", "#"):
+            found = referrer.find(mark, start + 2)
+            if 0 <= found < end:
+                end = found
+        return referrer[: min(end, 300)]
 
     def _classify(self, referrer: str) -> RefererInfo:
         try:
@@ -126,7 +139,8 @@ class ReferrerStep:
         if not hit.referrer:
             hit.medium = "direct"
             return None
-        host, source, medium = self.classifier.classify(hit.referrer)
+        classifier = self.classifier
+        host, source, medium = classifier.classify(classifier.host_part(hit.referrer))
         hit.referrer_host = host
         if host is not None and (host == bare_host(hit.hostname) or host == self._app_host(app)):
             hit.source, hit.medium = None, "internal"

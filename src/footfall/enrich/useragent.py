@@ -239,11 +239,11 @@ class UserAgentStep:
         if brands is not None and ua == ctx.user_agent:  # hints describe the requester only
             info = self.parser.refine(
                 ua,
-                (
-                    brands,
-                    headers.get("sec-ch-ua-mobile", ""),
-                    headers.get("sec-ch-ua-platform", ""),
-                    headers.get("sec-ch-ua-platform-version", ""),
+                (  # capped: the cache must not grow with what a client chooses to send
+                    brands[:200],
+                    headers.get("sec-ch-ua-mobile", "")[:4],
+                    headers.get("sec-ch-ua-platform", "")[:40],
+                    headers.get("sec-ch-ua-platform-version", "")[:40],
                 ),
             )
         else:
