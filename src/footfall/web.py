@@ -29,6 +29,25 @@ def collect_routes(rt: Runtime) -> list[BaseRoute]:
     ]
 
 
+def serverside_routes(rt: Runtime) -> list[BaseRoute]:
+    """Measurement Protocol v1 and GA4 receivers (docs/server-side.md)."""
+    from footfall.collect.ga4 import GA4Endpoint, GA4Parser
+    from footfall.collect.mp import V1Parser, V1Receiver
+    from footfall.collect.mp_endpoints import BatchEndpoint, CollectEndpoint, DebugEndpoint
+
+    parser = V1Parser(rt.apps, rt.clock)
+    receiver = V1Receiver(rt.ingest, rt.resolver, rt.sessions, parser)
+    ga4 = GA4Parser(rt.apps, rt.clock)
+    deps = (rt.ingest, rt.resolver, rt.sessions)
+    return [
+        Route("/collect", CollectEndpoint(receiver), methods=["GET", "POST"]),
+        Route("/batch", BatchEndpoint(receiver), methods=["POST"]),
+        Route("/debug/collect", DebugEndpoint(parser), methods=["GET", "POST"]),
+        Route("/mp/collect", GA4Endpoint(ga4, *deps), methods=["POST"]),
+        Route("/debug/mp/collect", GA4Endpoint(ga4, *deps, debug=True), methods=["POST"]),
+    ]
+
+
 def ops_routes(rt: Runtime) -> list[BaseRoute]:
     async def health(request: Request) -> Response:
         ok = rt.store.ping()
@@ -86,7 +105,7 @@ def create_app(rt: Runtime) -> ASGIApp:
         finally:
             rt.close()
 
-    routes = collect_routes(rt) + ops_routes(rt)
+    routes = collect_routes(rt) + serverside_routes(rt) + ops_routes(rt)
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = rt
     fast = {

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from footfall.cli import serverside as _serverside  # noqa: F401  (adds `apps alias`, `apps secret`)
 from footfall.cli.apps import apps
+from footfall.cli.logimport import import_log
 from footfall.cli.server import quickstart, serve, settings_cmd
 from footfall.cli.stats import stats
 
@@ -15,5 +17,5 @@ def main() -> None:
     """footfall — self-hosted web analytics."""
 
 
-for command in (serve, quickstart, settings_cmd, apps, stats):
+for command in (serve, quickstart, settings_cmd, apps, stats, import_log):
     main.add_command(command)

@@ -139,6 +139,25 @@ class DuckDBStore:
                 ).fetchall()
         return len(row)
 
+    def existing_hit_ids(
+        self, app_id: str, hit_ids: Sequence[str], since_ms: int, until_ms: int
+    ) -> set[str]:
+        if not hit_ids:
+            return set()
+        ids = pa.table({"hit_id": pa.array(list(hit_ids), type=pa.string())})
+        cur = self._cursor()
+        cur.register("_footfall_ids", ids)
+        try:
+            rows = cur.execute(
+                "SELECT e.hit_id FROM events e SEMI JOIN _footfall_ids i ON e.hit_id = i.hit_id"
+                " WHERE e.app_id = ? AND e.ts BETWEEN make_timestamp(? * 1000)"
+                " AND make_timestamp(? * 1000)",
+                [app_id, since_ms, until_ms],
+            ).fetchall()
+        finally:
+            cur.unregister("_footfall_ids")
+        return {r[0] for r in rows}
+
     # -- apps -------------------------------------------------------------------------------
     @staticmethod
     def _settings_json(app: App) -> str:
