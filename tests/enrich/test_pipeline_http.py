@@ -158,3 +158,18 @@ def test_do_not_track_can_be_ignored(proxied: LiveServer, client: httpx.Client) 
     resp = pixel(client, app, "https://site.example/", DNT="1")
     assert "set-cookie" in resp.headers
     assert proxied.rows("SELECT identity FROM events") == [("cookie",)]
+
+
+def test_client_hints_reach_the_stored_hit(proxied: LiveServer, client: httpx.Client) -> None:
+    app = proxied.create_app()
+    hints = {
+        "User-Agent": CHROME,
+        "Sec-CH-UA": '"Brave";v="131", "Chromium";v="131", "Not_A Brand";v="24"',
+        "Sec-CH-UA-Mobile": "?0",
+        "Sec-CH-UA-Platform": '"Windows"',
+        "Sec-CH-UA-Platform-Version": '"15.0.0"',
+    }
+    pixel(client, app, "https://site.example/", **hints)
+    assert proxied.rows("SELECT browser, os, os_version, device FROM events") == [
+        ("Brave", "Windows", "11", "desktop")
+    ]

@@ -52,7 +52,8 @@ def test_empty_and_garbage_user_agents_give_other(parser: UserAgentParser) -> No
 
 def run_step(parser: UserAgentParser, ua: str, headers: dict[str, str]) -> Hit:
     hit = Hit(user_agent=ua)
-    UserAgentStep(parser)(hit, Context(user_agent=ua, headers=headers), APP)
+    ctx = Context(user_agent=ua, headers={"user-agent": ua, **headers})
+    UserAgentStep(parser)(hit, ctx, APP)
     return hit
 
 
@@ -113,6 +114,10 @@ def test_hints_are_ignored_for_a_user_agent_the_request_did_not_send(
     """A server forwarding a visitor's user agent sends its own hints, if any."""
     ua = BROWSERS["safari-iphone"][0]
     hit = Hit(user_agent=ua)
-    ctx = Context(user_agent="python-requests/2.32.3", headers={"sec-ch-ua": '"Brave";v="1"'})
+    # as the Measurement Protocol receiver builds it: the forwarded agent, the sender's headers
+    ctx = Context(
+        user_agent=ua,
+        headers={"user-agent": "python-requests/2.32.3", "sec-ch-ua": '"Brave";v="1"'},
+    )
     UserAgentStep(parser)(hit, ctx, APP)
     assert (hit.browser, hit.device) == ("Mobile Safari", "mobile")

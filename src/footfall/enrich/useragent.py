@@ -236,7 +236,8 @@ class UserAgentStep:
         ua = hit.user_agent if hit.user_agent is not None else ctx.user_agent
         headers = ctx.headers
         brands = headers.get("sec-ch-ua")
-        if brands is not None and ua == ctx.user_agent:  # hints describe the requester only
+        # hints describe the requesting browser: not a user agent a server forwards for someone else
+        if brands is not None and ua == headers.get("user-agent", "")[:512]:
             info = self.parser.refine(
                 ua,
                 (  # capped: the cache must not grow with what a client chooses to send
