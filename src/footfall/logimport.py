@@ -237,7 +237,8 @@ class LogImporter:
         reason = self.enricher(hit, Context(ip=ip, user_agent=ua), self.app)
         if reason is not None:
             return reason
-        if opts.skip_bots and hit.bot:  # the enrichment's own bot detection, when it has one
+        # the enrichment's own bot detection; a log without user agents (common format) is not all bots
+        if opts.skip_bots and ua and hit.bot:
             return "bot"
         return hit
 

@@ -92,6 +92,10 @@ class DuckDBStore:
             "CREATE TABLE IF NOT EXISTS api_keys (id VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL,"
             " app_id VARCHAR, name VARCHAR NOT NULL, created BIGINT NOT NULL, revoked BIGINT)"
         )
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS salts ("
+            " day INTEGER PRIMARY KEY, salt BLOB NOT NULL, created BIGINT NOT NULL)"
+        )
 
     def ping(self) -> bool:
         try:
@@ -282,6 +286,31 @@ class DuckDBStore:
                 for name in tables or {}:
                     cur.unregister(name)
         return out
+
+    # -- salts ------------------------------------------------------------------------------
+    def load_salts(self, since_day: int) -> dict[int, bytes]:
+        rows = (
+            self._cursor()
+            .execute("SELECT day, salt FROM salts WHERE day >= ?", [since_day])
+            .fetchall()
+        )
+        return {int(day): bytes(salt) for day, salt in rows}
+
+    def save_salt(self, day: int, salt: bytes, created: int) -> None:
+        with self._write_lock:
+            self._cursor().execute(
+                "INSERT INTO salts (day, salt, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                [day, salt, created],
+            )
+
+    def delete_salts(self, before_day: int) -> int:
+        with self._write_lock:
+            gone = (
+                self._cursor()
+                .execute("DELETE FROM salts WHERE day < ? RETURNING day", [before_day])
+                .fetchall()
+            )
+        return len(gone)
 
     # -- reads ------------------------------------------------------------------------------
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
