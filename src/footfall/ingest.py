@@ -80,7 +80,9 @@ class Ingest:
             return IGNORED_MISSING_APP
         app_id = parse_uuid(raw_app)
         if app_id is None:
-            app = self.apps.by_alias(raw_app)  # a registered tracking id (UA-…, G-…) names the app too
+            app = self.apps.by_alias(
+                raw_app
+            )  # a registered tracking id (UA-…, G-…) names the app too
             if app is None:
                 return IGNORED_INVALID_APP
         else:
