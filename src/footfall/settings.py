@@ -32,10 +32,10 @@ SETTINGS: tuple[Setting, ...] = (
         "db",
         str,
         "footfall.duckdb",
-        "Store location: a DuckDB file path, or a URL such as clickhouse://host:8123/db.",
+        "Store location: a DuckDB file path (a backend URL such as NAME://… for registered backends).",
     ),
     Setting(
-        "store", str, "", "Store backend by name (duckdb, clickhouse); empty: chosen from --db."
+        "store", str, "", "Store backend by name (today: duckdb); empty: chosen from --db."
     ),
     Setting(
         "server",
