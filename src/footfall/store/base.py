@@ -88,7 +88,8 @@ def _factory(name: str) -> Callable[..., Store]:
 
 
 def open_store(location: str, backend: str | None = None, **options: Any) -> Store:
-    """Open a store. ``backend`` defaults from the location: ``clickhouse://…`` or a DuckDB file path."""
+    """Open a store. ``backend`` defaults from the location: a ``NAME://…`` URL names a registered
+    backend; anything else is a DuckDB file path."""
     if backend is None:
         backend = location.split("://", 1)[0] if "://" in location else "duckdb"
     return _factory(backend)(location, **options)
