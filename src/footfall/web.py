@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from footfall.collect.endpoints import EventEndpoint, PixelEndpoint
+from footfall.dashboard import dashboard_routes
 from footfall.runtime import Runtime
 
 
@@ -66,7 +67,7 @@ def create_app(rt: Runtime) -> Starlette:
         finally:
             rt.close()
 
-    routes = collect_routes(rt) + ops_routes(rt)
+    routes = collect_routes(rt) + ops_routes(rt) + dashboard_routes(rt)
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = rt
     return app

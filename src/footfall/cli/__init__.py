@@ -7,6 +7,7 @@ import click
 from footfall.cli.apps import apps
 from footfall.cli.server import quickstart, serve, settings_cmd
 from footfall.cli.stats import stats
+from footfall.cli.users import users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,5 +16,5 @@ def main() -> None:
     """footfall — self-hosted web analytics."""
 
 
-for command in (serve, quickstart, settings_cmd, apps, stats):
+for command in (serve, quickstart, settings_cmd, apps, stats, users):
     main.add_command(command)

@@ -1,0 +1,50 @@
+"""Driving the dashboard over real HTTP the way a browser would: forms, cookies, tokens."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+import httpx
+
+from tests.live import LiveServer
+
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+PASSWORD = "correct horse battery staple"
+_HIDDEN = re.compile(r'<input type="hidden" name="(csrf|token)" value="([^"]+)">')
+
+
+def hidden(html: str, name: str) -> str:
+    for found, value in _HIDDEN.findall(html):
+        if found == name:
+            return value
+    raise AssertionError(f"no hidden {name} field in the page")
+
+
+def log_in(http: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
+    page = http.get("/login")
+    return http.post(
+        "/login",
+        data={"token": hidden(page.text, "token"), "email": email, "password": password},
+    )
+
+
+def csrf(http: httpx.Client, path: str = "/apps") -> str:
+    return hidden(http.get(path).text, "csrf")
+
+
+def send_pageview(
+    http: httpx.Client, app_id: str, path: str, *, title: str = "", ua: str = CHROME, **extra: str
+) -> None:
+    fields = {"app": app_id, "path": path, "title": title, **extra}
+    query = "&".join(f"{k}={quote(v, safe='')}" for k, v in fields.items())
+    resp = http.get("/p.gif?" + query, headers={"User-Agent": ua})
+    assert resp.status_code == 200 and "x-footfall-ignored" not in resp.headers, resp.headers
+
+
+def visitor(server: LiveServer) -> httpx.Client:
+    """A separate browser (own cookie jar) sending hits."""
+    return httpx.Client(base_url=server.url, timeout=10)
