@@ -34,6 +34,7 @@ class AuthViews:
             email=email,
             login_token=token,
             next=safe_next(request.query_params.get("next")),
+            no_users=not self.d.accounts.has_users(),
         )
         response.set_cookie(
             self._pre_cookie(request),
@@ -47,9 +48,7 @@ class AuthViews:
         return response
 
     async def login_page(self, request: Request) -> Response:
-        if self.d.login_of(request) is not None:
-            return RedirectResponse(safe_next(request.query_params.get("next")), 303)
-        return self._form(request)
+        return self._form(request)  # also when logged in: logging in again switches user
 
     async def login(self, request: Request) -> Response:
         d = self.d

@@ -64,7 +64,8 @@ class Dashboard:
     def __init__(self, rt: Runtime, *, throttle_limit: int = 5) -> None:
         self.rt = rt
         self.clock = rt.clock
-        self.accounts = Accounts(rt.store, rt.clock)
+        # Config.extra["password_hasher"]: an argon2.PasswordHasher with other costs (tests use cheap ones)
+        self.accounts = Accounts(rt.store, rt.clock, rt.config.extra.get("password_hasher"))
         self.throttle = Throttle(rt.clock, limit=throttle_limit)
         self.realtime_seconds = int(rt.config.extra.get("realtime_seconds", 15))
         self.templates = jinja2.Environment(
@@ -136,6 +137,8 @@ class Dashboard:
     # -- forms and CSRF ----------------------------------------------------------------------
     async def form(self, request: Request) -> dict[str, list[str]]:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if not kind and request.headers.get("content-length", "0") == "0":
+            return {}  # an empty POST: an empty form (whose missing token is refused)
         if kind != "application/x-www-form-urlencoded":
             raise Problem(400, "Forms must be sent as application/x-www-form-urlencoded.")
         body = b""
