@@ -1,0 +1,183 @@
+"""What a query asks for: metrics, namespaced dimensions, filters and a period, all validated here.
+
+Everything user-supplied is checked against the allow-lists in this module before any SQL is built:
+dimension names map to fixed column expressions, metric names to fixed aggregates, and values are
+only ever bound as parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from footfall.model import App
+
+FilterOp = Literal["==", "!=", "~", "!~"]
+
+
+class QueryError(ValueError):
+    """A bad query, with the name of the offending parameter (for a 400 answer)."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(message)
+        self.param = param
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Filter:
+    dimension: str  # e.g. "event:page", "visit:country", "event:props:plan"
+    op: FilterOp
+    value: str  # "|" separates alternatives; for ==/!= a "*" makes it a wildcard
+
+    @property
+    def alternatives(self) -> tuple[str, ...]:
+        return tuple(v for v in self.value.split("|"))
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    app: App
+    period: str = "30d"  # day | 7d | 30d | month | 6mo | 12mo | custom | realtime
+    date: str | None = None  # YYYY-MM-DD (the period's end day) or "YYYY-MM-DD,YYYY-MM-DD"
+    filters: tuple[Filter, ...] = ()
+    include_bots: bool = False
+
+
+METRICS: tuple[str, ...] = (
+    "visitors",
+    "visits",
+    "pageviews",
+    "events",
+    "views_per_visit",
+    "bounce_rate",
+    "visit_duration",
+    "conversion_rate",
+)
+# metrics computed per session (attributed to the session's first hit) rather than per hit
+SESSION_METRICS = frozenset({"visits", "views_per_visit", "bounce_rate", "visit_duration"})
+HIT_METRICS = frozenset({"visitors", "pageviews", "events"})
+
+PERIODS = ("day", "7d", "30d", "month", "6mo", "12mo", "custom", "realtime")
+INTERVALS = ("minute", "hour", "day", "week", "month")
+
+
+@dataclass(frozen=True, slots=True)
+class Dim:
+    """A dimension: its short result key, whether it describes a hit or a visit, and its column."""
+
+    name: str
+    short: str
+    level: Literal["event", "visit"]
+    column: str  # events column (visit dimensions: taken from the session's first hit)
+
+
+_DIMS: tuple[Dim, ...] = (
+    Dim("event:page", "page", "event", "path"),
+    Dim("event:name", "name", "event", "event"),
+    Dim("event:hostname", "hostname", "event", "hostname"),
+    Dim("visit:entry_page", "entry_page", "visit", "path"),
+    Dim("visit:exit_page", "exit_page", "visit", "path"),
+    Dim("visit:source", "source", "visit", "source"),
+    Dim("visit:referrer", "referrer", "visit", "referrer"),
+    Dim("visit:medium", "medium", "visit", "medium"),
+    Dim("visit:utm_source", "utm_source", "visit", "utm_source"),
+    Dim("visit:utm_medium", "utm_medium", "visit", "utm_medium"),
+    Dim("visit:utm_campaign", "utm_campaign", "visit", "utm_campaign"),
+    Dim("visit:utm_term", "utm_term", "visit", "utm_term"),
+    Dim("visit:utm_content", "utm_content", "visit", "utm_content"),
+    Dim("visit:browser", "browser", "visit", "browser"),
+    Dim("visit:browser_version", "browser_version", "visit", "browser_version"),
+    Dim("visit:os", "os", "visit", "os"),
+    Dim("visit:os_version", "os_version", "visit", "os_version"),
+    Dim("visit:device", "device", "visit", "device"),
+    Dim("visit:country", "country", "visit", "country"),
+    Dim("visit:region", "region", "visit", "region"),
+    Dim("visit:city", "city", "visit", "city"),
+    Dim("visit:language", "language", "visit", "language"),
+    Dim("visit:screen", "screen", "visit", "screen"),
+    Dim("visit:pixel_ratio", "pixel_ratio", "visit", "pixel_ratio"),
+    Dim("visit:identity", "identity", "visit", "identity"),
+    Dim("bot:name", "bot", "event", "bot"),
+)
+DIMS_BY_NAME: dict[str, Dim] = {d.name: d for d in _DIMS}
+DIMENSIONS: dict[str, str] = {d.name: d.short for d in _DIMS}
+PROPS_PREFIX = "event:props:"
+NONE_VALUE = "(none)"  # how an empty value is shown, and how a filter asks for it
+_PROP_KEY = re.compile(r"[^\x00-\x1f]{1,64}")
+
+
+def dimension(name: str, param: str = "property") -> Dim:
+    """The allow-listed dimension for ``name``; custom properties become ``props[key]`` lookups."""
+    if name.startswith(PROPS_PREFIX):
+        key = name[len(PROPS_PREFIX) :]
+        if not _PROP_KEY.fullmatch(key):
+            raise QueryError(param, f"bad custom property name in {name!r}")
+        return Dim(name, key, "event", "props")
+    dim = DIMS_BY_NAME.get(name)
+    if dim is None:
+        raise QueryError(
+            param,
+            f"unknown dimension {name!r}; use one of {', '.join(DIMENSIONS)} or event:props:<key>",
+        )
+    return dim
+
+
+def prop_key(dim: Dim) -> str | None:
+    return dim.name[len(PROPS_PREFIX) :] if dim.column == "props" else None
+
+
+def check_metrics(metrics: object, param: str = "metrics") -> tuple[str, ...]:
+    if isinstance(metrics, str):
+        metrics = [m.strip() for m in metrics.split(",")]
+    if not isinstance(metrics, list | tuple) or not metrics:
+        raise QueryError(param, "at least one metric is needed")
+    out: list[str] = []
+    for m in metrics:
+        if m not in METRICS:
+            raise QueryError(param, f"unknown metric {m!r}; use one of {', '.join(METRICS)}")
+        if m not in out:
+            out.append(m)
+    return tuple(out)
+
+
+_FILTER = re.compile(r"^\s*([a-z_]+:[^=!~\s]+?)\s*(==|!=|!~|~)\s*(.*?)\s*$", re.S)
+
+
+def parse_filters(text: str | None, param: str = "filters") -> tuple[Filter, ...]:
+    """``event:page==/blog/**;visit:country==DE|FR`` → filters (AND-ed). Raises QueryError."""
+    if not text or not text.strip():
+        return ()
+    out: list[Filter] = []
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        m = _FILTER.match(part)
+        if not m:
+            raise QueryError(param, f"cannot read filter {part.strip()!r}; write dimension==value")
+        name, op, value = m.group(1), m.group(2), m.group(3)
+        dimension(name, param)
+        if value == "":
+            raise QueryError(param, f"filter {part.strip()!r} has no value")
+        out.append(Filter(name, op, value))  # type: ignore[arg-type]
+    if len(out) > 20:
+        raise QueryError(param, "at most 20 filters")
+    return tuple(out)
+
+
+def wildcard_regex(pattern: str) -> str:
+    """``/blog/**`` → a regular expression: ``**`` matches anything, ``*`` anything but ``/``."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return "".join(out)
