@@ -1,6 +1,9 @@
-"""The one place the dashboard imports the query layer from (see docs/query.md for the interface)."""
+"""The one place the dashboard imports the query layer from (docs/query.md), plus the custom
+property keys seen in a period, which the events panel offers as tabs."""
 
-from footfall.query.interim import (
+from __future__ import annotations
+
+from footfall.query import (
     DIMENSIONS,
     Filter,
     QueryEngine,
@@ -8,5 +11,14 @@ from footfall.query.interim import (
     QuerySpec,
     parse_filters,
 )
+from footfall.query.props import prop_keys
 
-__all__ = ["DIMENSIONS", "Filter", "QueryEngine", "QueryError", "QuerySpec", "parse_filters"]
+__all__ = [
+    "DIMENSIONS",
+    "Filter",
+    "QueryEngine",
+    "QueryError",
+    "QuerySpec",
+    "parse_filters",
+    "prop_keys",
+]

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
 from footfall.dashboard.charts import Chart, bar_class, line_chart
-from footfall.dashboard.engine import DIMENSIONS, QueryEngine
+from footfall.dashboard.engine import DIMENSIONS, Filter, QueryEngine, prop_keys
 from footfall.dashboard.params import ViewState
 from footfall.model import App
 
@@ -129,9 +129,20 @@ class DashboardData:
     realtime: int
 
 
-def _tabs(spec: PanelSpec) -> tuple[Tab, ...]:
-    """Only what the query layer can answer."""
-    return tuple(t for t in spec.tabs if t.dimension in DIMENSIONS)
+PROP_TAB = "prop:"  # events panel tabs for custom properties: ?events=prop:plan
+NOT_PAGEVIEWS = Filter("event:name", "!=", "pageview")
+
+
+def _tabs(spec: PanelSpec, view: ViewState, keys: list[str] | None = None) -> tuple[Tab, ...]:
+    """Only what the query layer can answer; the events panel adds a tab per property key."""
+    tabs = [t for t in spec.tabs if t.dimension in DIMENSIONS]
+    if spec.key == "events":
+        chosen = view.tab("events", "")
+        wanted = list(keys or [])
+        if chosen.startswith(PROP_TAB) and chosen[len(PROP_TAB) :] not in wanted:
+            wanted.append(chosen[len(PROP_TAB) :])
+        tabs += [Tab(PROP_TAB + k, k, "event:props:" + k) for k in wanted if k]
+    return tuple(tabs)
 
 
 def _label(row: dict[str, object], dimension: str) -> str:
@@ -146,13 +157,15 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
     spec = view.spec(app)
     chosen: list[tuple[PanelSpec, Tab]] = []
     for p in PANELS:
-        tabs = _tabs(p)
+        tabs = _tabs(p, view)
         if tabs:
             key = view.tab(p.key, tabs[0].key)
             chosen.append((p, next((t for t in tabs if t.key == key), tabs[0])))
 
     def breakdown(p: PanelSpec, t: Tab) -> Callable[[], list[dict[str, object]]]:
         q = view.spec(app, include_bots=True) if p.bots else spec
+        if t.dimension == "event:name":
+            q = replace(q, filters=(*q.filters, NOT_PAGEVIEWS))
         metrics = ["visitors"] if p.bots else ["visitors", "pageviews"]
         return lambda: engine.breakdown(q, t.dimension, metrics, limit=10)
 
@@ -160,10 +173,11 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
         lambda: engine.aggregate(spec, [m for m, _, _ in HEADLINE], compare=True),
         lambda: engine.timeseries(spec, ["visitors", "pageviews"]),
         lambda: engine.realtime_visitors(app),
+        lambda: prop_keys(engine, spec),
         *(breakdown(p, t) for p, t in chosen),
     ]
     results = await asyncio.gather(*(run_in_threadpool(job) for job in jobs))
-    totals, series, realtime, *tables = results
+    totals, series, realtime, keys, *tables = results
 
     headline = []
     for key, title, lower_is_better in HEADLINE:
@@ -186,16 +200,14 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
                     visitors=visitors,
                     pageviews=int(pv) if pv is not None else None,
                     bar=bar_class(visitors, top),
-                    filter_url=None
-                    if p.bots or label == "(none)"
-                    else view.with_filter(t.dimension, label),
+                    filter_url=None if p.bots else view.with_filter(t.dimension, label),
                 )
             )
         panels.append(
             Panel(
                 key=p.key,
                 title=p.title,
-                tabs=[(x.title, view.with_tab(p.key, x.key), x == t) for x in _tabs(p)],
+                tabs=[(x.title, view.with_tab(p.key, x.key), x == t) for x in _tabs(p, view, keys)],
                 column=t.title,
                 rows=panel_rows,
             )
