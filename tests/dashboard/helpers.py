@@ -48,3 +48,30 @@ def send_pageview(
 def visitor(server: LiveServer) -> httpx.Client:
     """A separate browser (own cookie jar) sending hits."""
     return httpx.Client(base_url=server.url, timeout=10)
+
+
+def metric(html: str, key: str) -> str:
+    """The headline value shown for ``key`` (e.g. visitors), as text."""
+    m = re.search(rf'data-metric="{key}">\s*<h2>[^<]*</h2>\s*<p class="value">([^<]*)</p>', html)
+    assert m, f"no headline {key}"
+    return m.group(1)
+
+
+def change(html: str, key: str) -> str | None:
+    m = re.search(
+        rf'data-metric="{key}">\s*<h2>[^<]*</h2>\s*<p class="value">[^<]*</p>\s*'
+        r'<p class="change[^"]*">([^<]*)</p>',
+        html,
+    )
+    return m.group(1) if m else None
+
+
+def panel(html: str, key: str) -> list[tuple[str, str]]:
+    """The (label, visitors) rows of a top-10 panel; labels as HTML source (still escaped)."""
+    m = re.search(rf'data-panel="{key}">(.*?)</section>', html, re.S)
+    assert m, f"no panel {key}"
+    return re.findall(
+        r'<td class="label"><span class="fill w\d+" aria-hidden="true"></span>'
+        r'(?:<a href="[^"]*">|<span>)([^<]*)(?:</a>|</span>)</td>\s*<td class="num">([^<]*)</td>',
+        m.group(1),
+    )
