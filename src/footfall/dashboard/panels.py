@@ -29,6 +29,8 @@ class PanelSpec:
     title: str
     tabs: tuple[Tab, ...]
     bots: bool = False  # counts bots only; rows do not filter (bots are off the main numbers)
+    second: str | None = "pageviews"  # the metric in the third column
+    second_title: str = "Views"
 
 
 PANELS = (
@@ -80,8 +82,14 @@ PANELS = (
             Tab("ratio", "Pixel ratios", "visit:pixel_ratio"),
         ),
     ),
-    PanelSpec("events", "Events", (Tab("name", "Events", "event:name"),)),
-    PanelSpec("bots", "Bots", (Tab("bot", "Bots", "bot:name"),), bots=True),
+    PanelSpec(
+        "events",
+        "Events",
+        (Tab("name", "Events", "event:name"),),
+        second="events",
+        second_title="Count",
+    ),
+    PanelSpec("bots", "Bots", (Tab("bot", "Bots", "bot:name"),), bots=True, second=None),
 )
 TAB_PARAMS = {p.key for p in PANELS}
 HEADLINE = (
@@ -98,7 +106,7 @@ HEADLINE = (
 class Row:
     label: str
     visitors: int
-    pageviews: int | None
+    second: int | None  # the panel's second metric (pageviews, events)
     bar: str  # CSS width class
     filter_url: str | None
 
@@ -109,6 +117,7 @@ class Panel:
     title: str
     tabs: list[tuple[str, str, bool]]  # title, url, active
     column: str
+    second_title: str | None
     rows: list[Row]
 
 
@@ -166,7 +175,7 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
         q = view.spec(app, include_bots=True) if p.bots else spec
         if t.dimension == "event:name":
             q = replace(q, filters=(*q.filters, NOT_PAGEVIEWS))
-        metrics = ["visitors"] if p.bots else ["visitors", "pageviews"]
+        metrics = ["visitors", p.second] if p.second else ["visitors"]
         return lambda: engine.breakdown(q, t.dimension, metrics, limit=10)
 
     jobs: list[Callable[[], Any]] = [
@@ -193,12 +202,12 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
         for r in rows:
             label = _label(r, t.dimension)
             visitors = int(r.get("visitors") or 0)
-            pv = r.get("pageviews")
+            second = r.get(p.second) if p.second else None
             panel_rows.append(
                 Row(
                     label=label,
                     visitors=visitors,
-                    pageviews=int(pv) if pv is not None else None,
+                    second=int(second) if second is not None else None,
                     bar=bar_class(visitors, top),
                     filter_url=None if p.bots else view.with_filter(t.dimension, label),
                 )
@@ -209,6 +218,7 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
                 title=p.title,
                 tabs=[(x.title, view.with_tab(p.key, x.key), x == t) for x in _tabs(p, view, keys)],
                 column=t.title,
+                second_title=p.second_title if p.second else None,
                 rows=panel_rows,
             )
         )
