@@ -1,8 +1,9 @@
 """A bounded, columnar hit buffer between the endpoints and the store.
 
-Endpoints call :meth:`HitBuffer.add` and never wait on storage. Hits are appended column by column as
-they arrive, so a flush only wraps ready lists into Arrow arrays (in slices, to keep the interpreter
-lock short) and hands them to the store, in a background thread. A flush happens when the buffer
+Endpoints call :meth:`HitBuffer.add` and never wait on storage: a hit becomes one tuple appended to a
+list. A background thread turns the list into Arrow columns slice by slice (``zip(*rows)`` transposes
+in C, then one ``pa.array`` per column; each slice holds the interpreter lock for well under a
+millisecond) and hands them to the store. A flush happens when the buffer
 holds ``flush_size`` hits, at least every ``interval`` seconds, and on :meth:`close`. A failed write
 keeps its hits and retries: a hit acknowledged to a client is not dropped by the buffer. When
 ``capacity`` hits are waiting, :meth:`add` refuses, and the endpoint says so.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import msgspec
 import pyarrow as pa
@@ -32,7 +33,6 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "props": pa.map_(pa.string(), pa.string()),
 }
 ARROW_SCHEMA = pa.schema([pa.field(c.name, _ARROW_TYPES[c.kind]) for c in EVENT_COLUMNS])
-_N = len(EVENT_COLUMNS)
 _SLICE = 4096
 
 
@@ -40,27 +40,22 @@ def _props_cells(values: list[object]) -> list[object]:
     return [list(v.items()) if isinstance(v, dict) else None for v in values]
 
 
-def columns_to_table(columns: list[list[object]]) -> pa.Table:
-    """Wrap column lists (in EVENT_COLUMNS order) into an Arrow table, slice by slice."""
-    rows = len(columns[0]) if columns else 0
-    chunks: list[pa.RecordBatch] = []
-    for start in range(0, rows, _SLICE):
-        arrays = []
-        for column, values in zip(EVENT_COLUMNS, columns, strict=True):
-            part = values[start : start + _SLICE]
-            if column.kind == "props":
-                part = _props_cells(part)
-            arrays.append(pa.array(part, type=_ARROW_TYPES[column.kind]))
-        chunks.append(pa.RecordBatch.from_arrays(arrays, schema=ARROW_SCHEMA))
+def _batch(rows: list[tuple[object, ...]]) -> pa.RecordBatch:
+    arrays = []
+    for column, values in zip(EVENT_COLUMNS, zip(*rows, strict=True), strict=True):
+        cells: Sequence[object] = _props_cells(list(values)) if column.kind == "props" else values
+        arrays.append(pa.array(cells, type=_ARROW_TYPES[column.kind]))
+    return pa.RecordBatch.from_arrays(arrays, schema=ARROW_SCHEMA)
+
+
+def rows_to_table(rows: list[tuple[object, ...]]) -> pa.Table:
+    """Hit tuples (``msgspec.structs.astuple(hit)``, EVENT_COLUMNS order) as an Arrow table."""
+    chunks = [_batch(rows[start : start + _SLICE]) for start in range(0, len(rows), _SLICE)]
     return pa.Table.from_batches(chunks, schema=ARROW_SCHEMA)
 
 
 def hits_to_table(hits: list[Hit]) -> pa.Table:
-    columns: list[list[object]] = [[] for _ in range(_N)]
-    for hit in hits:
-        for col, value in zip(columns, msgspec.structs.astuple(hit), strict=True):
-            col.append(value)
-    return columns_to_table(columns)
+    return rows_to_table([msgspec.structs.astuple(hit) for hit in hits])
 
 
 class HitBuffer:
@@ -78,7 +73,7 @@ class HitBuffer:
         self.capacity = capacity
         self.interval = interval
         self._on_flush = on_flush
-        self._columns: list[list[object]] = [[] for _ in range(_N)]
+        self._rows: list[tuple[object, ...]] = []
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()  # one flush at a time, in order
         self._retry: list[pa.Table] = []  # written-and-failed batches, oldest first
@@ -92,26 +87,24 @@ class HitBuffer:
     # -- the hot path -----------------------------------------------------------------------
     def add(self, hit: Hit) -> bool:
         """Queue a hit. False when the buffer is full (the hit is not taken)."""
-        values = msgspec.structs.astuple(hit)
-        with self._lock:
-            pending = len(self._columns[0])
+        row = msgspec.structs.astuple(hit)
+        with self._lock:  # uncontended almost always; _take swaps the list under it
+            pending = len(self._rows)
             if pending + self._retry_rows >= self.capacity:
                 return False
-            for col, value in zip(self._columns, values, strict=True):
-                col.append(value)
+            self._rows.append(row)
         if pending + 1 >= self.flush_size:
             self._wake.set()
         return True
 
     @property
     def pending(self) -> int:
-        return len(self._columns[0]) + self._retry_rows
+        return len(self._rows) + self._retry_rows
 
     # -- flushing ---------------------------------------------------------------------------
-    def _take(self) -> list[list[object]]:
+    def _take(self) -> list[tuple[object, ...]]:
         with self._lock:
-            taken = self._columns
-            self._columns = [[] for _ in range(_N)]
+            taken, self._rows = self._rows, []
         return taken
 
     def flush(self) -> int:
@@ -120,8 +113,8 @@ class HitBuffer:
             taken = self._take()
             batches = self._retry
             self._retry = []
-            if taken[0]:
-                batches.append(columns_to_table(taken))
+            if taken:
+                batches.append(rows_to_table(taken))
             written = 0
             for i, batch in enumerate(batches):
                 try:

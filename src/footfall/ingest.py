@@ -15,7 +15,7 @@ from footfall.buffer import HitBuffer
 from footfall.clock import Clock
 from footfall.enrich.pipeline import Enricher
 from footfall.identify.cookies import CookieIdentifier
-from footfall.model import Context, Hit, new_uuid, parse_uuid
+from footfall.model import Context, Hit, new_hit_id, parse_uuid
 
 
 class Outcome(NamedTuple):
@@ -85,7 +85,7 @@ class Ingest:
         if not hit.ts:
             hit.ts = self.clock.now_ms()
         if hit.hit_id is None:
-            hit.hit_id = new_uuid()
+            hit.hit_id = new_hit_id()
         if hit.user_agent is None and ctx.user_agent:
             hit.user_agent = ctx.user_agent[:512]
         if not hit.hostname:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import threading
 import uuid
 from typing import Literal
 
@@ -94,14 +97,48 @@ class App(msgspec.Struct, kw_only=True):
         return (urlsplit(self.url).hostname or "").lower() if self.url else ""
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class _RandomPool:
+    """Random bytes from the OS, fetched 4 KiB at a time: one system call per 256 ids."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool = b""
+        self._pos = 0
+
+    def take16(self) -> bytes:
+        with self._lock:
+            if self._pos + 16 > len(self._pool):
+                self._pool, self._pos = os.urandom(4096), 0
+            start = self._pos
+            self._pos += 16
+            return self._pool[start : start + 16]
+
+
+_random = _RandomPool()
+
+
 def new_uuid() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID as text; a few times cheaper than ``str(uuid.uuid4())``."""
+    b = bytearray(_random.take16())
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def new_hit_id() -> str:
+    return _random.take16().hex()
 
 
 def parse_uuid(value: str | None) -> str | None:
     """Canonical lower-case UUID text, or None when ``value`` is not a UUID."""
     if not value or len(value) > 40:
         return None
+    if _CANONICAL_UUID.fullmatch(value):
+        return value
     try:
         return str(uuid.UUID(value))
     except ValueError:

@@ -9,10 +9,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from footfall.collect.endpoints import EventEndpoint, PixelEndpoint
 from footfall.dashboard import dashboard_routes
 from footfall.runtime import Runtime
+
+HOT_PATHS = frozenset({"/p.gif", "/api/event"})
 
 
 def collect_routes(rt: Runtime) -> list[BaseRoute]:
@@ -58,7 +61,24 @@ def ops_routes(rt: Runtime) -> list[BaseRoute]:
     return [Route("/-/health", health), Route("/-/metrics", metrics)]
 
 
-def create_app(rt: Runtime) -> Starlette:
+class HotPaths:
+    """Sends the collection endpoints straight to their handlers, past Starlette's middleware and
+    router (they build no framework objects and never raise); everything else goes to the app."""
+
+    def __init__(self, app: ASGIApp, fast: dict[str, tuple[ASGIApp, frozenset[str]]]) -> None:
+        self.app = app
+        self.fast = fast
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            route = self.fast.get(scope["path"])
+            if route is not None and scope["method"] in route[1]:
+                await route[0](scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(rt: Runtime) -> ASGIApp:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         rt.start()
@@ -70,4 +90,9 @@ def create_app(rt: Runtime) -> Starlette:
     routes = collect_routes(rt) + ops_routes(rt) + dashboard_routes(rt)
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = rt
-    return app
+    fast = {
+        r.path: (r.app, frozenset(r.methods or ()))
+        for r in routes
+        if isinstance(r, Route) and r.path in HOT_PATHS and r.methods
+    }
+    return HotPaths(app, fast)

@@ -89,6 +89,7 @@ def test_url_and_event_parameters(server: LiveServer, app: App, http: httpx.Clie
         ("app=not-a-uuid&path=/x", "invalid-app"),
         ("app=00000000-0000-4000-8000-000000000000&path=/x", "unknown-app"),
         ("app=%ff%fe%00%01&path=/x", "invalid-encoding"),
+        ("&".join(f"k{i}=1" for i in range(100)), "too-many-fields"),
     ],
 )
 def test_bad_app_answers_the_gif_with_a_reason(

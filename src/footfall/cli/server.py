@@ -21,6 +21,8 @@ def serve(**values: Any) -> None:
         run(config_from(values))
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:  # Ctrl-C after a clean shutdown: every hit is written
+        pass
 
 
 @click.command()
@@ -56,7 +58,10 @@ def quickstart(name: str, site_url: str, **values: Any) -> None:
     click.echo(
         f"\nThen see the numbers with: footfall stats {app.id} --db {config.db}  (after stopping the server)\n"
     )
-    run(config, runtime)
+    try:
+        run(config, runtime)
+    except KeyboardInterrupt:
+        pass
 
 
 def first_user(runtime: Any, db: str) -> None:

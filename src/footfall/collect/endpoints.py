@@ -6,15 +6,24 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote, unquote_to_bytes
 
 import msgspec
 
-from footfall.collect.fields import EventPayload, FieldError, build_hit, decode_props_param
+from footfall.collect.fields import (
+    PIXEL_FIELDS,
+    EventPayload,
+    FieldError,
+    build_hit,
+    decode_props_param,
+)
 from footfall.collect.gif import NO_CACHE_HEADERS, TRANSPARENT_GIF
 from footfall.collect.request import ClientResolver, scope_headers
 from footfall.ingest import Ingest, Outcome
+
+log = logging.getLogger("footfall.collect")
 
 IGNORED_HEADER = b"x-footfall-ignored"
 MAX_QUERY = 16_384  # bytes of pixel query string; beyond it the hit is ignored as too-large
@@ -41,6 +50,50 @@ async def _read_body(receive: Any, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
+class TooManyFields(ValueError):
+    pass
+
+
+def parse_query(query: bytes, wanted: frozenset[str] = PIXEL_FIELDS) -> dict[str, str]:
+    """The wanted parameters of a query string (first occurrence wins), UTF-8 decoded strictly.
+
+    Raises UnicodeDecodeError for bytes that are not UTF-8, TooManyFields past MAX_FIELDS.
+    Unwanted parameters are skipped without decoding them. The wanted raw values are joined with
+    NUL (never raw in a URL) and decoded in one C-level pass, then split again; a query that
+    encodes NUL itself (%00) takes the value-by-value path.
+    """
+    if query.count(b"&") >= MAX_FIELDS:
+        raise TooManyFields(query.count(b"&") + 1)
+    keys: list[str] = []
+    values: list[bytes] = []
+    for part in query.split(b"&"):
+        raw_key, _, raw_value = part.partition(b"=")
+        key = raw_key.decode("latin-1")
+        if "%" in key or "+" in key:
+            key = unquote(key.replace("+", " "), errors="replace")
+        if key in wanted and key not in keys:
+            keys.append(key)
+            values.append(raw_value)
+    if not keys:
+        return {}
+    joined = b"\0".join(values).replace(b"+", b" ")
+    if b"%00" in joined or b"\0" in query:
+        return {k: percent_decode(v.replace(b"+", b" ")) for k, v in zip(keys, values, strict=True)}
+    return dict(zip(keys, percent_decode(joined).split("\0"), strict=True))
+
+
+def percent_decode(raw: bytes) -> str:
+    """Decode %XX escapes and then UTF-8 (strict). The fast path rewrites %XX as \\xXX and lets the
+    C ``unicode_escape`` codec do the work; stray '%' signs fall back to the lenient stdlib decoder."""
+    if b"%" not in raw:
+        return raw.decode("utf-8")
+    try:
+        latin = raw.replace(b"\\", b"\\\\").replace(b"%", b"\\x").decode("unicode_escape")
+    except UnicodeDecodeError:
+        return unquote_to_bytes(raw).decode("utf-8")
+    return latin.encode("latin-1").decode("utf-8")
+
+
 def _cookie_headers(outcome: Outcome) -> list[tuple[bytes, bytes]]:
     headers = [(b"set-cookie", c.encode("latin-1")) for c in outcome.cookies]
     if outcome.reason is not None:
@@ -61,20 +114,11 @@ class PixelEndpoint:
         if len(query) > MAX_QUERY:
             return self.ingest.ignore("too-large")
         try:
-            pairs = parse_qsl(
-                query.decode("latin-1"),
-                encoding="utf-8",
-                errors="strict",
-                max_num_fields=MAX_FIELDS,
-            )
+            fields = parse_query(query)
         except UnicodeDecodeError:
             return self.ingest.ignore("invalid-encoding")
-        except ValueError:
+        except TooManyFields:
             return self.ingest.ignore("too-many-fields")
-        fields: dict[str, str] = {}
-        for key, value in pairs:
-            if key not in fields:
-                fields[key] = value
         headers = scope_headers(scope)
         try:
             hit = build_hit(
@@ -100,7 +144,11 @@ class PixelEndpoint:
         return self.ingest.process(hit, ctx)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        outcome = self.outcome(scope)
+        try:
+            outcome = self.outcome(scope)
+        except Exception:  # the pixel never breaks a page: a bug here still answers the GIF
+            log.exception("pixel hit failed")
+            outcome = self.ingest.ignore("internal-error")
         await send(
             {
                 "type": "http.response.start",

@@ -68,8 +68,29 @@ def _opt(value: str | None) -> str | None:
     """Absent, or the value without control characters and surrounding space."""
     if value is None:
         return None
-    value = value.translate(_CONTROL).strip()
+    if not value.isascii() or not value.isprintable():
+        value = value.translate(_CONTROL)
+    value = value.strip()
     return value or None
+
+
+def host_of(url: str) -> str | None:
+    """The lower-case host of an absolute URL, or None; cheaper than urlsplit on the hot path."""
+    start = url.find("://")
+    if start < 0:
+        return None
+    rest = url[start + 3 :]
+    end = len(rest)
+    for stop in "/?#":
+        i = rest.find(stop, 0, end)
+        if i >= 0:
+            end = i
+    host = rest[:end].rpartition("@")[2]
+    if host.startswith("["):
+        host = host[1 : host.find("]")]
+    else:
+        host = host.partition(":")[0]
+    return host.lower() or None
 
 
 def parse_screen(value: str | None) -> str | None:
@@ -130,10 +151,7 @@ def build_hit(
         if path is None:
             path = parts.path or "/"
     elif page_header:
-        try:
-            hostname = urlsplit(page_header).hostname
-        except ValueError:
-            hostname = None
+        hostname = host_of(page_header)
     path = _opt(path)
     name = _opt(event) or "pageview"
     return Hit(

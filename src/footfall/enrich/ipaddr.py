@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 from footfall.model import App, Context, Hit
 
 
+@lru_cache(maxsize=65_536)
 def truncate_ip(value: str) -> str | None:
     """Zero the last IPv4 octet or the last 80 IPv6 bits; None for something that is not an address."""
     try:

@@ -1,0 +1,251 @@
+"""Ingest benchmark: footfall's pixel endpoint against a bare GIF responder, on the same server stack.
+
+    python bench/ingest.py [--duration 10] [--connections 64] [--server uvicorn|granian]
+
+Starts each server as its own process, drives it with wrk (apt-get install wrk) for a fixed time, and then
+(for footfall) stops it with SIGTERM and checks that every acknowledged hit is in the DuckDB file. Prints
+hits/s, p50/p99 latency, the ratio to the bare responder, and footfall's peak RSS. Only same-run ratios
+count: absolute numbers swing with whatever else the machine is doing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(
+                f"server exited early: {proc.communicate()[0].decode(errors='replace')}"
+            )
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"server at {url} did not come up")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (robust to other load, unlike requests/s)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    m = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return int(m.group(1)) / 1024 if m else float("nan")
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def run_wrk(url: str, duration: int, connections: int, app_id: str) -> dict[str, float]:
+    env = {**os.environ, "FOOTFALL_BENCH_APP": app_id}
+    cmd = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--latency",
+        "-s",
+        str(HERE / "hits.lua"),
+        url,
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    lat = {}
+    for pct in ("50", "99"):
+        m = re.search(rf"\s{pct}(?:\.000)?%\s+([\d.]+)(us|ms|s)", out)
+        lat[pct] = float(m.group(1)) * _UNITS[m.group(2)] if m else float("nan")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    return {
+        "requests": requests,
+        "rps": rps,
+        "p50_ms": lat["50"],
+        "p99_ms": lat["99"],
+        "non2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "",  # type: ignore[dict-item]
+    }
+
+
+def server_cmd(kind: str, target: str, port: int) -> list[str]:
+    if kind == "granian":
+        return [
+            PY,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-ws",
+            target,
+        ]
+    return [
+        PY,
+        "-m",
+        "uvicorn",
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+
+
+def bench_bare(kind: str, duration: int, connections: int) -> dict[str, float]:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(HERE)}
+    proc = subprocess.Popen(
+        server_cmd(kind, "bare_gif:app", port),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_up(f"http://127.0.0.1:{port}/p.gif", proc)
+        cpu0 = cpu_seconds(proc.pid)
+        result = run_wrk(f"http://127.0.0.1:{port}", duration, connections, "x")
+        result["cpu_us"] = (cpu_seconds(proc.pid) - cpu0) / result["requests"] * 1e6
+        result["rss_mb"] = peak_rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return result
+
+
+def bench_footfall(kind: str, duration: int, connections: int, workdir: Path) -> dict[str, float]:
+    db = workdir / "bench.duckdb"
+    cli = [PY, "-m", "footfall"]
+    app_id = subprocess.run(
+        [*cli, "apps", "create", "Bench", "--url", "https://site.example", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[0]
+    port = free_port()
+    env = {
+        **os.environ,
+        "FOOTFALL_DB": str(db),
+        "FOOTFALL_PORT": str(port),
+        "FOOTFALL_SERVER": kind,
+        "FOOTFALL_LOG_LEVEL": "warning",
+    }
+    proc = subprocess.Popen(
+        [*cli, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_up(f"http://127.0.0.1:{port}/-/health", proc)
+        cpu0 = cpu_seconds(proc.pid)
+        result = run_wrk(f"http://127.0.0.1:{port}", duration, connections, app_id)
+        time.sleep(1.5)  # let the last timed flush land inside the measurement
+        result["cpu_us"] = (cpu_seconds(proc.pid) - cpu0) / result["requests"] * 1e6
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/metrics") as resp:
+            metrics = resp.read().decode()
+        result["rss_mb"] = peak_rss_mb(proc.pid)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(120)
+    accepted = int(re.search(r"footfall_hits_accepted_total (\d+)", metrics).group(1))  # type: ignore[union-attr]
+    ignored = sum(
+        int(n) for n in re.findall(r"footfall_hits_ignored_total\{[^}]*\} (\d+)", metrics)
+    )
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        stored = con.execute("SELECT count(*) FROM events").fetchone()[0]  # type: ignore[index]
+    result.update(accepted=accepted, ignored=ignored, stored=stored)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON too")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    with tempfile.TemporaryDirectory() as tmp:
+        bare = bench_bare(args.server, args.duration, args.connections)
+        ours = bench_footfall(args.server, args.duration, args.connections, Path(tmp))
+    report(args, bare, ours)
+
+
+def report(args: argparse.Namespace, bare: dict[str, float], ours: dict[str, float]) -> None:
+    ratio = ours["rps"] / bare["rps"]
+    cpu_ratio = bare["cpu_us"] / ours["cpu_us"]
+    lost = ours["accepted"] - ours["stored"]
+    print(
+        f"server: {args.server}, {args.duration}s, {args.connections} connections, wrk -t1 on the same machine"
+    )
+    print(
+        f"{'':10} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/req':>11} {'peak RSS MB':>12}"
+    )
+    for name, r in (("bare GIF", bare), ("footfall", ours)):
+        print(
+            f"{name:10} {r['rps']:>10,.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
+            f"{r['cpu_us']:>11.1f} {r['rss_mb']:>12.0f}"
+        )
+    print(
+        f"ratio footfall/bare: {ratio:.2f} by req/s; {cpu_ratio:.2f} by server CPU per request (target >= 0.75)"
+    )
+    print(
+        f"acknowledged by wrk: {ours['requests']:,}; accepted by footfall: {ours['accepted']:,}; "
+        f"ignored: {ours['ignored']:,}; stored: {ours['stored']:,}; lost: {lost}"
+    )
+    print(f"non-2xx: {ours['non2xx']}, socket errors: {ours['socket_errors'] or 'none'}")
+    persisted = lost == 0 and ours["stored"] >= ours["requests"]
+    print("every acknowledged hit persisted" if persisted else "HITS LOST")
+    if args.json:
+        print(
+            json.dumps(
+                {"bare": bare, "footfall": ours, "ratio": ratio, "cpu_ratio": cpu_ratio},
+                default=str,
+            )
+        )
+    sys.exit(0 if persisted else 1)
+
+
+if __name__ == "__main__":
+    main()
