@@ -31,6 +31,7 @@ class Runtime:
     resolver: ClientResolver
     sessions: SessionTracker
     counters: Counters
+    closed: bool = False
 
     @classmethod
     def build(
@@ -87,7 +88,10 @@ class Runtime:
         self.buffer.start()
 
     def close(self) -> None:
-        """Write every buffered hit, then close the store."""
+        """Write every buffered hit, then close the store. Safe to call more than once."""
+        if self.closed:
+            return
+        self.closed = True
         written = self.buffer.close()
         log.info("footfall: shut down after writing %d hits", written)
         self.store.close()

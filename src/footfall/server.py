@@ -55,12 +55,15 @@ def serve(config: Config, runtime: Runtime | None = None) -> None:
     )
     runtime = runtime or Runtime.build(config)
     app = create_app(runtime)
-    if config.server == "granian":
-        _serve_granian(config, app)
-        return
-    import uvicorn
+    try:
+        if config.server == "granian":
+            _serve_granian(config, app)
+        else:
+            import uvicorn
 
-    uvicorn.Server(uvicorn_config(app, config)).run()
+            uvicorn.Server(uvicorn_config(app, config)).run()
+    finally:
+        runtime.close()  # normally done by the lifespan shutdown; not every server runs it on a signal
 
 
 def _serve_granian(config: Config, app: object) -> None:
@@ -70,6 +73,15 @@ def _serve_granian(config: Config, app: object) -> None:
     except ImportError as exc:
         raise SystemExit("granian is not installed: pip install 'footfall[granian]'") from exc
     import asyncio
+    import signal
 
     server = Server(app, address=config.host, port=config.port, interface=Interfaces.ASGI)
-    asyncio.run(server.serve())
+
+    async def main() -> None:
+        # the embedded server installs no signal handlers: stop it gracefully ourselves
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, server.stop)
+        await server.serve()
+
+    asyncio.run(main())
