@@ -67,12 +67,14 @@ class HitBuffer:
         capacity: int = 500_000,
         interval: float = 1.0,
         on_flush: Callable[[int], None] | None = None,
+        on_batch: Callable[[pa.Table], None] | None = None,
     ) -> None:
         self.store = store
         self.flush_size = flush_size
         self.capacity = capacity
         self.interval = interval
         self._on_flush = on_flush
+        self._on_batch = on_batch  # sees every written batch, in order (e.g. rollup upkeep)
         self._rows: list[tuple[object, ...]] = []
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()  # one flush at a time, in order
@@ -127,6 +129,11 @@ class HitBuffer:
                     self._retry = batches[i:]
                     break
                 written += batch.num_rows
+                if self._on_batch:
+                    try:
+                        self._on_batch(batch)
+                    except Exception:  # the hits are stored; the follower catches up on its own
+                        log.exception("after-write step failed for %d hits", batch.num_rows)
             self._retry_rows = sum(b.num_rows for b in self._retry)
             self.flushed += written
         if written and self._on_flush:

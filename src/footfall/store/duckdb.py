@@ -309,6 +309,38 @@ class DuckDBStore:
             )
         return len(gone)
 
+    # -- derived tables (footfall.query.rollup) -----------------------------------------------
+    def write(
+        self,
+        steps: Sequence[tuple[str, Sequence[Any]]],
+        tables: dict[str, pa.Table] | None = None,
+    ) -> list[list[tuple[Any, ...]]]:
+        """Run statements in one transaction under the write lock, with Arrow tables visible by
+        name; returns each statement's rows. SQL comes from footfall.query, values are bound."""
+        with self._write_lock:
+            cur = self._cursor()
+            for name, table in (tables or {}).items():
+                cur.register(name, table)
+            out: list[list[tuple[Any, ...]]] = []
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                for sql, params in steps:
+                    cur.execute(sql, list(params))
+                    out.append(cur.fetchall() if cur.description else [])
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            finally:
+                for name in tables or {}:
+                    cur.unregister(name)
+        return out
+
     # -- reads ------------------------------------------------------------------------------
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._cursor().execute(sql, list(params)).fetchall()
+
+    def fetch_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        """A read as an Arrow table (exports, rollup rebuilds)."""
+        table: pa.Table = self._cursor().sql(sql, params=list(params)).to_arrow_table()
+        return table

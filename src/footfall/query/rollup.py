@@ -1,0 +1,423 @@
+"""Rollups: derived tables that answer the dashboard's questions without scanning raw hits.
+
+Kept up to date incrementally: :meth:`Rollups.apply` runs after every written batch (the buffer's
+``on_batch``; imports and bulk loads call it too), :meth:`Rollups.compact` runs in the background.
+
+- ``sessions``: one row per session, merged batch by batch: start, end, pageviews, hits, the first
+  hit's visit attributes (``v_<dimension>``), entry and exit page. Exact.
+- ``rollup_hits``: per app, local day, dimension and value: pageviews and events (deltas, summed).
+  Exact. Dimensions: the total, event:page (pageviews), event:name, event:hostname and the
+  first-hit visit attributes (hits counted under their session's value).
+- ``rollup_sessions``: per app, local start day, dimension and value: visits, bounces, total
+  duration and pageviews of the sessions that started that day; rebuilt from ``sessions`` for every
+  day a batch touched. Exact.
+- ``rollup_hll``: unique-visitor sketches (HyperLogLog registers, one row per set register) per app,
+  unit (local day, ISO week, month), dimension and value; merged with ``max``. Estimates.
+- ``rollup_dirty``: days changed since the last compaction (week and month units over them are not
+  used until compaction rebuilds them); ``rollup_state``: the time zone the local days are in.
+
+Bots are left out of every rollup; sessions keep them (``bot`` column) for the raw path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pyarrow as pa
+
+from footfall.query.periods import Window, as_utc, local_midnight_ms, zone
+from footfall.query.spec import _DIMS, NONE_VALUE
+from footfall.query.sql import SESSION_HORIZON_MS, Builder
+
+log = logging.getLogger("footfall.rollup")
+
+P_TOTAL = 12  # HyperLogLog precision for the total: 4096 registers, ~1.6 % standard error
+P_DIM = 10  # for dimension values: 1024 registers, ~3.3 % standard error
+TOTAL = ""  # the dimension name rows for the whole app use
+
+# first-hit visit attributes: fixed once a session's first hit is stored, so sketchable per hit
+FIRST_HIT_DIMS = [
+    d for d in _DIMS if d.level == "visit" and d.short not in ("entry_page", "exit_page")
+]
+VISIT_DIMS = [d for d in _DIMS if d.level == "visit"]
+HIT_DIMS = {"event:page": "path", "event:name": "event", "event:hostname": "hostname"}
+SKETCH_DIMS = frozenset([TOTAL, *HIT_DIMS, *(d.name for d in FIRST_HIT_DIMS)])
+SESSION_DIMS = frozenset([TOTAL, *(d.name for d in VISIT_DIMS)])
+
+
+def precision(dim: str) -> int:
+    return P_TOTAL if dim == TOTAL else P_DIM
+
+
+def _v(dim_short: str) -> str:
+    return "v_" + dim_short
+
+
+def _norm(expr: str) -> str:
+    return f"coalesce(nullif({expr}, ''), '{NONE_VALUE}')"
+
+
+_SESSION_COLS = ", ".join(f"{_v(d.short)} VARCHAR" for d in FIRST_HIT_DIMS)
+DDL = [
+    "CREATE TABLE IF NOT EXISTS sessions (app_id VARCHAR, session_id VARCHAR, visitor_id VARCHAR,"
+    " vh UBIGINT, started TIMESTAMP, ended TIMESTAMP, s_pageviews INTEGER, s_hits INTEGER,"
+    " bot VARCHAR, v_entry_page VARCHAR, entry_ts TIMESTAMP, v_exit_page VARCHAR, exit_ts TIMESTAMP, "
+    + _SESSION_COLS
+    + ")",
+    "CREATE TABLE IF NOT EXISTS rollup_hits (app_id VARCHAR, day DATE, dim VARCHAR, value VARCHAR,"
+    " pageviews BIGINT, events BIGINT)",
+    "CREATE TABLE IF NOT EXISTS rollup_sessions (app_id VARCHAR, day DATE, dim VARCHAR,"
+    " value VARCHAR, visits BIGINT, bounces BIGINT, duration DOUBLE, pageviews BIGINT)",
+    "CREATE TABLE IF NOT EXISTS rollup_hll (app_id VARCHAR, unit VARCHAR, day DATE, dim VARCHAR,"
+    " value VARCHAR, reg SMALLINT, rho TINYINT)",
+    "CREATE TABLE IF NOT EXISTS rollup_dirty (app_id VARCHAR, day DATE)",
+    "CREATE TABLE IF NOT EXISTS rollup_state (app_id VARCHAR PRIMARY KEY, tz VARCHAR)",
+]
+
+
+def _register(p: int, vh: str = "vh") -> str:
+    return f"CAST({vh} & {(1 << p) - 1} AS SMALLINT)"
+
+
+def _rho(p: int, vh: str = "vh") -> str:
+    w = f"({vh} >> {p})"
+    return f"CAST(CASE WHEN {w} = 0 THEN {65 - p} ELSE {64 - p} - floor(log2({w})) END AS TINYINT)"
+
+
+@dataclass
+class Span:
+    """A batch's reach for one app: its UTC time range and local days."""
+
+    first_ms: int
+    last_ms: int
+
+
+class Rollups:
+    """Rollup upkeep for a DuckDB store. ``tz_of(app_id)`` gives an app's time zone."""
+
+    def __init__(
+        self, store: Any, tz_of: Callable[[str], str | None], *, create: bool = True
+    ) -> None:
+        self.store = store
+        self.tz_of = tz_of
+        self.sql = Builder(store.dialect)
+        self.enabled = hasattr(store, "write") and store.dialect == "duckdb"
+        if self.enabled and create:
+            store.write([(ddl, []) for ddl in DDL])
+        elif self.enabled:  # a reader: rollups only if some writer created them
+            found = store.fetch(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'rollup_state'"
+            )
+            self.enabled = bool(found and found[0][0])
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _local_day(
+        self, column: str, tz: str, first_ms: int, last_ms: int
+    ) -> tuple[str, list[Any]]:
+        w = Window(first_ms, last_ms + 1, None, None, tz)
+        local = self.sql.local_time(column, w)
+        return f"CAST({local.text} AS DATE)", local.params
+
+    def state(self) -> dict[str, str]:
+        if not self.enabled:
+            return {}
+        return dict(self.store.fetch("SELECT app_id, tz FROM rollup_state"))
+
+    def dirty_days(self, app_id: str) -> set[date]:
+        rows = self.store.fetch("SELECT DISTINCT day FROM rollup_dirty WHERE app_id = ?", [app_id])
+        return {r[0] for r in rows}
+
+    # -- incremental upkeep -----------------------------------------------------------------
+    def apply(self, batch: pa.Table) -> None:
+        """Fold a written batch of hits into every rollup, app by app, in one transaction each."""
+        if not self.enabled or batch.num_rows == 0:
+            return
+        import pyarrow.compute as pc
+
+        for app_id in pc.unique(batch.column("app_id")).to_pylist():
+            if app_id is None:
+                continue
+            part = batch.filter(pc.equal(batch.column("app_id"), app_id))
+            tz = self.tz_of(app_id) or "UTC"
+            ts = part.column("ts").cast(pa.timestamp("ms")).cast(pa.int64())
+            first, last = pc.min(ts).as_py(), pc.max(ts).as_py()
+            if first is None or last is None:
+                continue
+            self._apply_app(app_id, tz, part, Span(int(first), int(last)))
+
+    def _apply_app(self, app_id: str, tz: str, part: pa.Table, span: Span) -> None:
+        state = self.state().get(app_id)
+        if state is not None and state != tz:
+            # local days moved: the rollups of this app are rebuilt whole by compact()
+            self.store.write([("INSERT INTO rollup_dirty VALUES (?, NULL)", [app_id])])
+            return
+        steps = self.session_steps(app_id, span)
+        steps += self.hit_steps(app_id, tz, span)
+        if state is None:
+            steps.append(("INSERT OR REPLACE INTO rollup_state VALUES (?, ?)", [app_id, tz]))
+        steps.append(
+            (
+                "SELECT epoch_ms(min(least(n.started, coalesce(o.started, n.started)))),"
+                " epoch_ms(max(least(n.started, coalesce(o.started, n.started))))"
+                " FROM _rb_s n LEFT JOIN _rb_old o ON o.session_id = n.session_id",
+                [],
+            )
+        )
+        result = self.store.write(steps, {"_rb": part})
+        lo, hi = result[-1][0] if result[-1] else (None, None)
+        if lo is not None and hi is not None:
+            self.store.write(self.recount_steps(app_id, tz, int(lo), int(hi)))
+
+    def session_steps(self, app_id: str, span: Span) -> list[tuple[str, list[Any]]]:
+        """Merge the batch's sessions into ``sessions`` (new ones inserted, old ones extended)."""
+        first = self.sql.d.first
+        attrs = ", ".join(
+            f"{first.format(x=self.sql.d.text.format(x=d.column))} AS {_v(d.short)}"
+            for d in FIRST_HIT_DIMS
+        )
+        new = (
+            "CREATE OR REPLACE TEMP TABLE _rb_s AS SELECT session_id, min(ts) AS started,"
+            " max(ts) AS ended, count(*) FILTER (WHERE event = 'pageview') AS s_pageviews,"
+            " count(*) AS s_hits, arg_min_null(visitor_id, ts) AS visitor_id,"
+            " arg_min_null(bot, ts) AS bot,"
+            " arg_min(path, ts) FILTER (WHERE event = 'pageview') AS v_entry_page,"
+            " min(ts) FILTER (WHERE event = 'pageview') AS entry_ts,"
+            " arg_max(path, ts) FILTER (WHERE event = 'pageview') AS v_exit_page,"
+            " max(ts) FILTER (WHERE event = 'pageview') AS exit_ts, "
+            + attrs
+            + " FROM _rb WHERE session_id IS NOT NULL GROUP BY session_id"
+        )
+        horizon = as_utc(span.first_ms - SESSION_HORIZON_MS)
+        old = (
+            "CREATE OR REPLACE TEMP TABLE _rb_old AS SELECT * FROM sessions WHERE app_id = ?"
+            " AND ended >= ? AND session_id IN (SELECT session_id FROM _rb_s)"
+        )
+        delete = (
+            "DELETE FROM sessions WHERE app_id = ? AND ended >= ?"
+            " AND session_id IN (SELECT session_id FROM _rb_old)"
+        )
+        newer = "(o.session_id IS NULL OR n.started < o.started)"
+        keep = ", ".join(
+            f"CASE WHEN {newer} THEN n.{_v(d.short)} ELSE o.{_v(d.short)} END"
+            for d in FIRST_HIT_DIMS
+        )
+        merge = (
+            "INSERT INTO sessions SELECT ?, n.session_id,"
+            f" CASE WHEN {newer} THEN n.visitor_id ELSE o.visitor_id END,"
+            f" hash(CASE WHEN {newer} THEN n.visitor_id ELSE o.visitor_id END),"
+            " least(n.started, coalesce(o.started, n.started)),"
+            " greatest(n.ended, coalesce(o.ended, n.ended)),"
+            " n.s_pageviews + coalesce(o.s_pageviews, 0), n.s_hits + coalesce(o.s_hits, 0),"
+            f" CASE WHEN {newer} THEN n.bot ELSE o.bot END,"
+            " CASE WHEN o.entry_ts IS NULL OR n.entry_ts < o.entry_ts THEN n.v_entry_page"
+            " ELSE o.v_entry_page END, least(n.entry_ts, coalesce(o.entry_ts, n.entry_ts)),"
+            " CASE WHEN o.exit_ts IS NULL OR n.exit_ts >= o.exit_ts THEN n.v_exit_page"
+            " ELSE o.v_exit_page END, greatest(n.exit_ts, coalesce(o.exit_ts, n.exit_ts)), "
+            + keep
+            + " FROM _rb_s n LEFT JOIN _rb_old o ON o.session_id = n.session_id"
+        )
+        return [
+            (new, []),
+            (old, [app_id, horizon]),
+            (delete, [app_id, horizon]),
+            (merge, [app_id]),
+        ]
+
+    def hit_steps(self, app_id: str, tz: str, span: Span) -> list[tuple[str, list[Any]]]:
+        """Pageview/event deltas and visitor sketches of the batch's (non-bot) hits."""
+        day, day_params = self._local_day("h.ts", tz, span.first_ms, span.last_ms)
+        horizon = as_utc(span.first_ms - SESSION_HORIZON_MS)
+        attrs = ", ".join(f"s.{_v(d.short)}" for d in FIRST_HIT_DIMS)
+        hits = (
+            f"CREATE OR REPLACE TEMP TABLE _rb_h AS SELECT {day} AS day, h.event, h.path,"
+            f" h.hostname, hash(h.visitor_id) AS vh, {attrs} FROM _rb h"
+            " LEFT JOIN (SELECT * FROM sessions WHERE app_id = ? AND ended >= ?) s"
+            " ON s.session_id = h.session_id WHERE coalesce(h.bot, '') = ''"
+        )
+        pv = "count(*) FILTER (WHERE event = 'pageview')"
+        counts = [
+            f"SELECT day, '{TOTAL}' AS dim, '' AS value, {pv} AS pv, count(*) AS ev FROM _rb_h GROUP BY 1"
+        ]
+        for name, col in HIT_DIMS.items():
+            where = " WHERE event = 'pageview'" if name == "event:page" else ""
+            counts.append(
+                f"SELECT day, '{name}', {_norm(col)}, {pv}, count(*) FROM _rb_h{where} GROUP BY 1, 3"
+            )
+        for d in FIRST_HIT_DIMS:
+            counts.append(
+                f"SELECT day, '{d.name}', {_norm(_v(d.short))}, {pv}, count(*) FROM _rb_h GROUP BY 1, 3"
+            )
+        deltas = "INSERT INTO rollup_hits SELECT ?, * FROM (" + " UNION ALL ".join(counts) + ")"
+        sketches = [
+            f"SELECT day, '{TOTAL}' AS dim, '' AS value, {_register(P_TOTAL)} AS reg, {_rho(P_TOTAL)} AS rho FROM _rb_h"
+        ]
+        for name, col in HIT_DIMS.items():
+            where = " WHERE event = 'pageview'" if name == "event:page" else ""
+            sketches.append(
+                f"SELECT day, '{name}', {_norm(col)}, {_register(P_DIM)}, {_rho(P_DIM)} FROM _rb_h{where}"
+            )
+        for d in FIRST_HIT_DIMS:
+            sketches.append(
+                f"SELECT day, '{d.name}', {_norm(_v(d.short))}, {_register(P_DIM)}, {_rho(P_DIM)} FROM _rb_h"
+            )
+        sketch = (
+            "INSERT INTO rollup_hll SELECT ?, 'd', day, dim, value, reg, max(rho) FROM ("
+            + " UNION ALL ".join(sketches)
+            + ") GROUP BY ALL"
+        )
+        dirty = "INSERT INTO rollup_dirty SELECT DISTINCT ?, day FROM _rb_h"
+        return [
+            (hits, [*day_params, app_id, horizon]),
+            (deltas, [app_id]),
+            (sketch, [app_id]),
+            (dirty, [app_id]),
+        ]
+
+    def recount_steps(
+        self, app_id: str, tz: str, first_ms: int, last_ms: int
+    ) -> list[tuple[str, list[Any]]]:
+        """Rebuild ``rollup_sessions`` for the local days from ``first_ms`` to ``last_ms``, from
+        the sessions that started on them."""
+        z = zone(tz)
+        first_day, last_day = _local(first_ms, z), _local(last_ms, z)
+        lo = local_midnight_ms(first_day, z)
+        hi = local_midnight_ms(last_day + timedelta(days=1), z)
+        day, params = self._local_day("started", tz, lo, hi)
+        bounce = "count(*) FILTER (WHERE s_pageviews = 1 AND s_hits = 1)"
+        secs = "sum(epoch(ended - started))"
+        base = (
+            f"CREATE OR REPLACE TEMP TABLE _rb_ss AS SELECT {day} AS day, * FROM sessions"
+            " WHERE app_id = ? AND started >= ? AND started < ? AND coalesce(bot, '') = ''"
+        )
+        groups = [
+            f"SELECT day, '{TOTAL}' AS dim, '' AS value, count(*), {bounce}, {secs},"
+            " sum(s_pageviews) FROM _rb_ss GROUP BY 1"
+        ]
+        for d in VISIT_DIMS:
+            groups.append(
+                f"SELECT day, '{d.name}', {_norm(_v(d.short))}, count(*), {bounce}, {secs},"
+                " sum(s_pageviews) FROM _rb_ss GROUP BY 1, 3"
+            )
+        return [
+            (base, [*params, app_id, as_utc(lo), as_utc(hi)]),
+            (
+                "DELETE FROM rollup_sessions WHERE app_id = ? AND day >= ? AND day <= ?",
+                [app_id, first_day, last_day],
+            ),
+            (
+                "INSERT INTO rollup_sessions SELECT ?, * FROM (" + " UNION ALL ".join(groups) + ")",
+                [app_id],
+            ),
+        ]
+
+    # -- background upkeep -----------------------------------------------------------------
+    def compact(self) -> int:
+        """Merge duplicate rows of changed days and rebuild their week and month sketches;
+        rebuild an app whole when its time zone changed. Returns the days compacted."""
+        if not self.enabled:
+            return 0
+        done = 0
+        apps = self.store.fetch(
+            "SELECT app_id, count(*), count(*) - count(day) FROM rollup_dirty GROUP BY 1"
+        )
+        state = self.state()
+        for app_id, days, rebuild in apps:
+            if rebuild or (state.get(app_id) not in (None, self.tz_of(app_id) or "UTC")):
+                self.rebuild(app_id)
+            else:
+                self.store.write(self._compact_steps(app_id))
+            done += int(days)
+        return done
+
+    def _compact_steps(self, app_id: str) -> list[tuple[str, list[Any]]]:
+        week = "CAST(date_trunc('week', day) AS DATE)"
+        month = "CAST(date_trunc('month', day) AS DATE)"
+        steps: list[tuple[str, list[Any]]] = [
+            (
+                "CREATE OR REPLACE TEMP TABLE _cd AS SELECT DISTINCT day FROM rollup_dirty"
+                " WHERE app_id = ? AND day IS NOT NULL",
+                [app_id],
+            ),
+            (
+                "CREATE OR REPLACE TEMP TABLE _ch AS SELECT app_id, day, dim, value,"
+                " sum(pageviews), sum(events) FROM rollup_hits WHERE app_id = ?"
+                " AND day IN (SELECT day FROM _cd) GROUP BY ALL",
+                [app_id],
+            ),
+            ("DELETE FROM rollup_hits WHERE app_id = ? AND day IN (SELECT day FROM _cd)", [app_id]),
+            ("INSERT INTO rollup_hits SELECT * FROM _ch", []),
+            (
+                "CREATE OR REPLACE TEMP TABLE _cs AS SELECT app_id, unit, day, dim, value, reg,"
+                " max(rho) FROM rollup_hll WHERE app_id = ? AND unit = 'd'"
+                " AND day IN (SELECT day FROM _cd) GROUP BY ALL",
+                [app_id],
+            ),
+            (
+                "DELETE FROM rollup_hll WHERE app_id = ? AND unit = 'd'"
+                " AND day IN (SELECT day FROM _cd)",
+                [app_id],
+            ),
+            ("INSERT INTO rollup_hll SELECT * FROM _cs", []),
+        ]
+        for unit, start in (("w", week), ("m", month)):
+            steps += [
+                (
+                    f"DELETE FROM rollup_hll WHERE app_id = ? AND unit = '{unit}'"
+                    f" AND day IN (SELECT DISTINCT {start} FROM _cd)",
+                    [app_id],
+                ),
+                (
+                    f"INSERT INTO rollup_hll SELECT app_id, '{unit}', {start}, dim, value, reg,"
+                    " max(rho) FROM rollup_hll WHERE app_id = ? AND unit = 'd'"
+                    f" AND {start} IN (SELECT DISTINCT {start} FROM _cd) GROUP BY ALL",
+                    [app_id],
+                ),
+            ]
+        steps.append(
+            ("DELETE FROM rollup_dirty WHERE app_id = ? AND day IN (SELECT day FROM _cd)", [app_id])
+        )
+        return steps
+
+    def forget(self, app_id: str) -> None:
+        """Drop every rollup row of an app (sessions too)."""
+        tables = (
+            "sessions",
+            "rollup_hits",
+            "rollup_sessions",
+            "rollup_hll",
+            "rollup_dirty",
+            "rollup_state",
+        )
+        self.store.write([(f"DELETE FROM {t} WHERE app_id = ?", [app_id]) for t in tables])
+
+    def rebuild(self, app_id: str, chunk_days: int = 7) -> int:
+        """Recompute an app's rollups from its raw events, a few days at a time. Returns hits read."""
+        if not self.enabled:
+            return 0
+        self.forget(app_id)
+        bounds = self.store.fetch(
+            "SELECT epoch_ms(min(ts)), epoch_ms(max(ts)) FROM events WHERE app_id = ?", [app_id]
+        )[0]
+        if bounds[0] is None:
+            return 0
+        read = 0
+        step = chunk_days * 86_400_000
+        for lo in range(int(bounds[0]), int(bounds[1]) + 1, step):
+            part = self.store.fetch_arrow(
+                "SELECT * FROM events WHERE app_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
+                [app_id, as_utc(lo), as_utc(lo + step)],
+            )
+            read += part.num_rows
+            self.apply(part)
+        self.compact()
+        return read
+
+
+def _local(ms: int, z: Any) -> date:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(ms / 1000, z).date()
