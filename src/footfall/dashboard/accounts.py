@@ -64,9 +64,12 @@ class Accounts:
         if role not in ("owner", "viewer"):
             raise AccountError(f"unknown role {role!r}; choose owner or viewer")
         check_password(password)
+        email = normalise_email(email)
+        if self.store.get_user_by_email(email) is not None:
+            raise AccountError(f"a user with the email {email!r} exists already")
         user = User(
             id=new_uuid(),
-            email=normalise_email(email),
+            email=email,
             password_hash=self.hasher.hash(password),
             role=role,
             apps=list(apps or []),
