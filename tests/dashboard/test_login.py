@@ -49,18 +49,20 @@ def test_behind_https_the_cookie_is_secure_with_the_host_prefix(db_path: Path) -
         Accounts(srv.store, srv.clock, CHEAP_ARGON2).create_user(
             "o@example.com", PASSWORD, role="owner"
         )
-        headers = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
-        with httpx.Client(base_url=srv.url, headers=headers) as client:
+        proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+        with httpx.Client(base_url=srv.url, headers=proxy) as client:
             page = client.get("/login")
             # httpx keeps Secure cookies for https only: hand the login-form cookie back by hand
             client.cookies.set("__Host-footfall_login", page.cookies["__Host-footfall_login"])
+            form = {"token": hidden(page.text, "token"), "email": "o@example.com"}
+            # the browser's Origin is the public host, which the proxy passes as X-Forwarded-Host
+            origin = {"Origin": "https://stats.example"}
+            refused = client.post("/login", data={**form, "password": PASSWORD}, headers=origin)
+            assert refused.status_code == 403 and "another site" in refused.text
             resp = client.post(
                 "/login",
-                data={
-                    "token": hidden(page.text, "token"),
-                    "email": "o@example.com",
-                    "password": PASSWORD,
-                },
+                data={**form, "password": PASSWORD},
+                headers={**origin, "X-Forwarded-Host": "stats.example"},
             )
             assert resp.status_code == 303, resp.text
             header = next(

@@ -7,7 +7,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from footfall.dashboard.app_views import AppViews
-from footfall.dashboard.assets import Assets
 from footfall.dashboard.auth_views import AuthViews
 from footfall.dashboard.engine import QueryEngine
 from footfall.dashboard.site import Dashboard
@@ -41,5 +40,5 @@ def dashboard_routes(rt: Runtime) -> list[BaseRoute]:
         Route("/apps/{app_id}/secret", page(apps.new_secret), methods=["POST"]),
         Route("/share/{token}", page(stats.share_page)),
         Route("/share/{token}/realtime", page(stats.share_realtime, json=True)),
-        Route("/assets/{name}", Assets()),
+        Route("/assets/{name}", d.assets),
     ]

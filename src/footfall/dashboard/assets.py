@@ -21,6 +21,10 @@ class Assets:
                 body = entry.read_bytes()
                 etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
                 self.files[entry.name] = (body, gzip.compress(body, 9), TYPES[suffix], etag)
+        # changes whenever a file does: templates add ?v=… so browsers never keep a stale copy
+        self.version = hashlib.sha256(
+            "".join(sorted(f[3] for f in self.files.values())).encode()
+        ).hexdigest()[:10]
 
     async def __call__(self, scope: dict, receive: object, send: object) -> None:
         request = Request(scope)

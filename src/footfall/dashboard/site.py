@@ -8,6 +8,8 @@ never pass through here.
 from __future__ import annotations
 
 import hmac
+import ipaddress
+import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
@@ -20,10 +22,12 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from footfall.collect.request import scope_headers
 from footfall.dashboard.accounts import SESSION_DAYS, Accounts, Login
+from footfall.dashboard.assets import Assets
 from footfall.dashboard.throttle import Throttle
 from footfall.model import App, Context
 from footfall.runtime import Runtime
 
+log = logging.getLogger("footfall.dashboard")
 MAX_FORM = 65_536
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -67,6 +71,7 @@ class Dashboard:
         # Config.extra["password_hasher"]: an argon2.PasswordHasher with other costs (tests use cheap ones)
         self.accounts = Accounts(rt.store, rt.clock, rt.config.extra.get("password_hasher"))
         self.throttle = Throttle(rt.clock, limit=throttle_limit)
+        self.assets = Assets()
         self.realtime_seconds = int(rt.config.extra.get("realtime_seconds", 15))
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("footfall", "templates/dashboard"),
@@ -154,12 +159,18 @@ class Dashboard:
         return parse_qs(text, keep_blank_values=True, max_num_fields=200)
 
     def check_origin(self, request: Request) -> None:
-        """A cross-site POST is refused whatever its token (browsers send Origin on POST)."""
+        """A cross-site POST is refused whatever its token (browsers send Origin on POST). Behind a
+        trusted proxy the public host may arrive as X-Forwarded-Host."""
         origin = request.headers.get("origin")
-        if origin and origin != "null":
-            host = request.headers.get("host", "")
-            if origin.split("://", 1)[-1] != host:
-                raise Problem(403, "This form was sent from another site.")
+        if not origin or origin == "null":
+            return
+        hosts = {request.headers.get("host", "")}
+        peer = request.client.host if request.client else ""
+        if self.rt.resolver.trusted and peer and is_trusted(peer, self.rt.resolver.trusted):
+            forwarded = request.headers.get("x-forwarded-host", "")
+            hosts |= {h.strip() for h in forwarded.split(",") if h.strip()}
+        if origin.split("://", 1)[-1] not in hosts:
+            raise Problem(403, "This form was sent from another site.")
 
     async def checked_form(self, request: Request, login: Login) -> dict[str, list[str]]:
         """The form of a state-changing POST, after checking its CSRF token against the session."""
@@ -178,6 +189,7 @@ class Dashboard:
         context.setdefault("csrf", login.session.csrf if login else "")
         context.setdefault("path", request.url.path)
         context.setdefault("realtime_seconds", self.realtime_seconds)
+        context.setdefault("assets", self.assets.version)
         html = self.templates.get_template(template).render(**context)
         return HTMLResponse(html, status_code=status)
 
@@ -200,6 +212,14 @@ class Dashboard:
                     response = self.render(
                         request, "error.html", status=exc.status, message=exc.message
                     )
+            except Exception:  # never a traceback, never a response without the headers
+                log.exception("dashboard: %s %s failed", request.method, request.url.path)
+                if json:
+                    response = JSONResponse({"error": "internal error"}, status_code=500)
+                else:
+                    response = self.render(
+                        request, "error.html", status=500, message="Something went wrong."
+                    )
             for key, value in SECURITY_HEADERS.items():
                 response.headers.setdefault(key, value)
             return response
@@ -209,6 +229,14 @@ class Dashboard:
     async def blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run store/query work off the event loop."""
         return await run_in_threadpool(fn, *args)
+
+
+def is_trusted(address: str, networks: tuple[Any, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in networks)
 
 
 def first(form: dict[str, list[str]], name: str, default: str = "") -> str:
