@@ -186,7 +186,7 @@ WITH s AS (
       + CAST(list_element($hours, 1 + floor(u_hour * len($hours))::INT) AS BIGINT) * 3600000
       + ms_in_hour AS start_ms,
     floor(pow(u_visitor, 1.4) * $visitors)::BIGINT AS visitor_no,
-    least(30, 1 + floor(-ln(1 - u_len * 0.999999) * ($per_session - 1)))::INT AS n_hits,
+    least(30, 1 + floor(-ln(1 - u_len * 0.999999) * $scale))::INT AS n_hits,
     u_bot < $bot_share AS is_bot,
     1 + (r_src % len($sources))::INT AS src,
     1 + (r_client % len($clients))::INT AS client,
@@ -252,7 +252,8 @@ def app_tables(shape: Shape, app_ids: list[str], hosts: list[str]) -> Iterator[p
             "end": shape.end_ms,
             "days": shape.days,
             "hours": HOURS,
-            "per_session": shape.hits_per_session,
+            # 1 + floor(Exp(scale)) hits has mean 1 + 1 / (e^(1/scale) - 1): solve for the mean
+            "scale": 1 / math.log(1 + 1 / (shape.hits_per_session - 1)),
             "bot_share": shape.bot_share,
             "pages": shape.pages,
             "sections": SECTIONS,

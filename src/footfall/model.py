@@ -120,6 +120,16 @@ class _RandomPool:
 _random = _RandomPool()
 
 
+class ApiKey(msgspec.Struct, kw_only=True):
+    """A Stats API key as stored: never the secret itself, only its SHA-256 (kept by the store)."""
+
+    id: str  # short public id, shown in listings and used to revoke
+    app_id: str | None = None  # None: every app
+    name: str = ""
+    created: int = 0  # ms since epoch
+    revoked: int | None = None
+
+
 def new_uuid() -> str:
     """A random (version 4) UUID as text; a few times cheaper than ``str(uuid.uuid4())``."""
     b = bytearray(_random.take16())

@@ -14,8 +14,11 @@ from footfall.enrich.pipeline import Enricher, default_steps
 from footfall.identify.cookies import CookieIdentifier, CookieSpec
 from footfall.identify.sessions import SessionTracker
 from footfall.ingest import Counters, Ingest
+from footfall.query.engine import QueryEngine
+from footfall.query.rollup import Rollups
 from footfall.settings import Config
 from footfall.store.base import Store, open_store
+from footfall.upkeep import Upkeep
 
 log = logging.getLogger("footfall")
 
@@ -31,6 +34,9 @@ class Runtime:
     resolver: ClientResolver
     sessions: SessionTracker
     counters: Counters
+    rollups: Rollups
+    upkeep: Upkeep
+    engine: QueryEngine
     closed: bool = False
 
     @classmethod
@@ -40,11 +46,18 @@ class Runtime:
         clock = clock or SystemClock()
         store = store or open_store(config.db, config.store or None)
         apps = AppRegistry(store, clock)
+
+        def timezone_of(app_id: str) -> str | None:
+            app = apps.get(app_id)
+            return app.timezone if app else None
+
+        rollups = Rollups(store, timezone_of)
         buffer = HitBuffer(
             store,
             flush_size=config.flush_size,
             capacity=config.buffer_capacity,
             interval=config.flush_interval,
+            on_batch=rollups.apply,
         )
         sessions = SessionTracker(clock, timeout_ms=config.session_minutes * 60_000)
         identifier = CookieIdentifier(
@@ -76,6 +89,9 @@ class Runtime:
             resolver=ClientResolver(config.trusted_proxies),
             sessions=sessions,
             counters=counters,
+            rollups=rollups,
+            upkeep=Upkeep(store, apps, rollups, clock, config.upkeep_interval),
+            engine=QueryEngine(store, clock),
         )
 
     def start(self) -> None:
@@ -86,12 +102,14 @@ class Runtime:
             ", ".join(self.ingest.enricher.names),
         )
         self.buffer.start()
+        self.upkeep.start()
 
     def close(self) -> None:
         """Write every buffered hit, then close the store. Safe to call more than once."""
         if self.closed:
             return
         self.closed = True
+        self.upkeep.close()
         written = self.buffer.close()
         log.info("footfall: shut down after writing %d hits", written)
         self.store.close()

@@ -69,6 +69,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Most hits held in memory; beyond it hits are refused (buffer-full).",
     ),
     Setting("max_body", int, 65_536, "Largest accepted JSON body in bytes (413 beyond)."),
+    Setting(
+        "upkeep_interval",
+        float,
+        60.0,
+        "Seconds between background upkeep runs (rollup compaction, retention); 0: never.",
+    ),
     Setting("geoip_db", str, "", "Optional MaxMind .mmdb file for region and city."),
     Setting("log_level", str, "info", "Log level: debug, info, warning, error."),
 )
@@ -93,6 +99,7 @@ class Config:
     flush_interval: float = 1.0
     buffer_capacity: int = 500_000
     max_body: int = 65_536
+    upkeep_interval: float = 60.0
     geoip_db: str = ""
     log_level: str = "info"
     extra: dict[str, Any] = field(default_factory=dict)

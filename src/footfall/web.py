@@ -87,7 +87,9 @@ def create_app(rt: Runtime) -> ASGIApp:
         finally:
             rt.close()
 
-    routes = collect_routes(rt) + ops_routes(rt) + dashboard_routes(rt)
+    from footfall.present.stats_api import stats_routes
+
+    routes = collect_routes(rt) + ops_routes(rt) + stats_routes(rt) + dashboard_routes(rt)
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = rt
     fast = {

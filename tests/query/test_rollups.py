@@ -30,17 +30,11 @@ DIMS = [
     "visit:country",
     "visit:language",
     "visit:screen",
-    "visit:pixel_ratio",
+    "visit:pixel_ratio",  # not in the rollups: answered from raw hits
     "visit:identity",
 ]
 SESSION = ["visits", "bounce_rate", "visit_duration", "views_per_visit"]
-PERIODS = [
-    ("day", "2026-01-09"),
-    ("day", "2026-01-10"),
-    ("7d", "2026-01-10"),
-    ("month", "2026-01-10"),
-    ("custom", "2026-01-08,2026-01-09"),
-]
+PERIODS = [("day", "2026-01-10"), ("7d", "2026-01-10"), ("custom", "2026-01-08,2026-01-09")]
 
 
 def engines(store: DuckDBStore) -> tuple[QueryEngine, QueryEngine]:
@@ -75,6 +69,17 @@ def assert_same(fast: QueryEngine, raw: QueryEngine, app: App) -> None:
             assert fast.breakdown(q, dim, ms) == raw.breakdown(q, dim, ms), (period, date, dim)
         for dim in ("visit:entry_page", "visit:exit_page"):
             assert fast.breakdown(q, dim, SESSION) == raw.breakdown(q, dim, SESSION)
+        # filtered: raw hits joined to the materialised sessions table vs sessions from raw hits
+        for text in (
+            "visit:source==Google",
+            "event:page==/blog/**",
+            "visit:country!=DE;event:page!=/",
+        ):
+            fq = QuerySpec(app, period, date, parse_filters(text))
+            assert fast.aggregate(fq, metrics) == raw.aggregate(fq, metrics), text
+            for dim in ("event:page", "visit:browser", "visit:exit_page"):
+                ms = ["visitors", "pageviews", *SESSION]
+                assert fast.breakdown(fq, dim, ms) == raw.breakdown(fq, dim, ms), (text, dim)
 
 
 @pytest.mark.parametrize("batches", [1, 7])

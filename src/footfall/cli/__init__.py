@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from footfall.cli.apps import apps
+from footfall.cli.keys import keys
 from footfall.cli.server import quickstart, serve, settings_cmd
 from footfall.cli.stats import stats
+from footfall.cli.transfer import export_cmd, import_cmd, rollups
 from footfall.cli.users import users
 
 
@@ -16,5 +18,16 @@ def main() -> None:
     """footfall — self-hosted web analytics."""
 
 
-for command in (serve, quickstart, settings_cmd, apps, stats, users):
+for command in (
+    serve,
+    quickstart,
+    settings_cmd,
+    apps,
+    stats,
+    keys,
+    export_cmd,
+    import_cmd,
+    rollups,
+    users,
+):
     main.add_command(command)

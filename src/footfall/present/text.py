@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from footfall.model import App
-from footfall.query.summary import Summary
 
 
 def apps_table(apps: list[App]) -> str:
@@ -15,18 +16,36 @@ def apps_table(apps: list[App]) -> str:
     return "\n".join(lines)
 
 
-def summary_text(app: App, since: str, s: Summary) -> str:
-    lines = [
-        f"{app.name} ({app.id}) — last {since}",
-        f"  pageviews  {s.pageviews:>10,}",
-        f"  visitors   {s.visitors:>10,}",
-        f"  sessions   {s.sessions:>10,}",
-        f"  events     {s.events:>10,}",
-        "",
-        "top pages",
-    ]
-    if not s.top_pages:
+def summary_text(
+    app: App, period: str, totals: dict[str, dict[str, Any]], pages: list[dict[str, Any]]
+) -> str:
+    """Totals (``visits`` shown as sessions, ``events`` as custom events) and the top pages."""
+    lines = [f"{app.name} ({app.id}) — {period}"]
+    values = {m: r["value"] for m, r in totals.items()}
+    if "events" in values and "pageviews" in values:
+        values["events"] = values["events"] - values["pageviews"]  # custom events only
+    for metric, value in values.items():
+        label = {"visits": "sessions"}.get(metric, metric)
+        shown = f"{value:>10,}" if isinstance(value, int) else f"{value:>10}"
+        lines.append(f"  {label:14} {shown}")
+    lines += ["", "top pages"]
+    if not pages:
         lines.append("  (no pageviews yet)")
-    width = max((len(p) for p, _ in s.top_pages), default=4)
-    lines += [f"  {p:{min(width, 60)}}  {n:>8,}" for p, n in s.top_pages]
+    width = min(max((len(str(r["page"])) for r in pages), default=4), 60)
+    lines += [f"  {str(r['page']):{width}}  {r['pageviews']:>8,}" for r in pages]
+    return "\n".join(lines)
+
+
+def breakdown_text(
+    app: App, period: str, dim: str, metrics: list[str], rows: list[dict[str, Any]]
+) -> str:
+    lines = [f"{app.name} ({app.id}) — {period} by {dim}"]
+    if not rows:
+        return "\n".join([*lines, "  (nothing in this period)"])
+    key = next(iter(rows[0]))
+    width = min(max(len(str(r[key])) for r in rows), 60)
+    lines.append(f"  {key:{width}}  " + "  ".join(f"{m:>12}" for m in metrics))
+    for r in rows:
+        cells = "  ".join(f"{r[m]:>12}" for m in metrics)
+        lines.append(f"  {str(r[key])[:60]:{width}}  {cells}")
     return "\n".join(lines)

@@ -74,7 +74,10 @@ class QueryEngine:
     ) -> Scope:
         for f in q.filters:
             dimension(f.dimension, "filters")
-        return Scope(q.app.id, w, q.filters, q.include_bots or bots_only, bots_only, pageviews_only)
+        table = self.fast is not None and self.fast.sessions_ready(q.app.id)
+        return Scope(
+            q.app.id, w, q.filters, q.include_bots or bots_only, bots_only, pageviews_only, table
+        )
 
     def _check_conversion(self, scope: Scope, metrics: Sequence[str]) -> None:
         if "conversion_rate" in metrics and not scope.event_filters:
@@ -140,6 +143,8 @@ class QueryEngine:
         if q.period == "realtime" and interval not in ("minute",):
             interval = "minute"
         w = self.window(q)
+        if w.first_day is None and interval not in ("minute", "hour"):
+            interval = "hour"  # a rolling window has no whole days
         if interval == "hour" and w.days > 31:
             raise QueryError("interval", "interval=hour covers at most 31 days")
         scope = self.scope(q, w)

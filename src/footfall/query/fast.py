@@ -88,6 +88,10 @@ class FastPath:
             return False
         return not (sess_m and name not in SESSION_DIMS)
 
+    def sessions_ready(self, app_id: str) -> bool:
+        """The ``sessions`` table holds every session of the app (time zone does not matter)."""
+        return self.r.enabled and app_id in self.r.state() and None not in self.r.dirty_days(app_id)
+
     def usable(
         self, app_id: str, tz: str, w: Window, filters: Sequence[object], bots: bool
     ) -> bool:

@@ -7,6 +7,7 @@ midnight through ``zoneinfo``; buckets are keyed by local time.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -68,13 +69,28 @@ def day_window(first: date, last: date, tz: ZoneInfo) -> Window:
     )
 
 
+_EXTRA = re.compile(r"([1-9]\d{0,3})(d|h)")
+MAX_HOURS = 24 * 93
+
+
 def window(period: str, date_param: str | None, tz_name: str, now_ms: int) -> Window:
-    """The UTC window of ``period`` ending on the local day ``date_param`` (default: today)."""
-    if period not in PERIODS:
-        raise QueryError("period", f"unknown period {period!r}; use one of {', '.join(PERIODS)}")
+    """The UTC window of ``period`` ending on the local day ``date_param`` (default: today).
+
+    Beyond Plausible's periods: ``<N>d`` (N local days ending on ``date``) and ``<N>h`` (the last N
+    hours up to now, like ``realtime``)."""
+    extra = _EXTRA.fullmatch(period)
+    if period not in PERIODS and not extra:
+        raise QueryError(
+            "period", f"unknown period {period!r}; use one of {', '.join(PERIODS)}, <N>d or <N>h"
+        )
     tz = zone(tz_name)
     if period == "realtime":
         return Window(now_ms - REALTIME_MS, now_ms + 1, None, None, str(tz.key))
+    if extra and extra.group(2) == "h":
+        hours = int(extra.group(1))
+        if hours > MAX_HOURS:
+            raise QueryError("period", f"at most {MAX_HOURS}h; use days beyond that")
+        return Window(now_ms - hours * 3_600_000, now_ms + 1, None, None, str(tz.key))
     if period == "custom":
         if not date_param or "," not in date_param:
             raise QueryError("date", "period=custom needs date=YYYY-MM-DD,YYYY-MM-DD")
@@ -88,8 +104,8 @@ def window(period: str, date_param: str | None, tz_name: str, now_ms: int) -> Wi
     end = _parse_day(date_param) if date_param else local_day(now_ms, tz)
     if period == "day":
         return day_window(end, end, tz)
-    if period in ("7d", "30d"):
-        return day_window(end - timedelta(days=int(period[:-1]) - 1), end, tz)
+    if extra:  # 7d, 30d and any <N>d
+        return day_window(end - timedelta(days=int(extra.group(1)) - 1), end, tz)
     months = {"month": 1, "6mo": 6, "12mo": 12}[period]
     first = _add_months(end.replace(day=1), -(months - 1))
     last = _add_months(end.replace(day=1), 1) - timedelta(days=1)
@@ -111,6 +127,8 @@ def previous(w: Window, period: str) -> Window:
 
 
 def default_interval(period: str) -> str:
+    if period.endswith("h"):
+        return "hour"
     return {"day": "hour", "realtime": "minute", "6mo": "month", "12mo": "month"}.get(period, "day")
 
 

@@ -45,7 +45,11 @@ FIRST_HIT_DIMS = [
 ]
 VISIT_DIMS = [d for d in _DIMS if d.level == "visit"]
 HIT_DIMS = {"event:page": "path", "event:name": "event", "event:hostname": "hostname"}
-SKETCH_DIMS = frozenset([TOTAL, *HIT_DIMS, *(d.name for d in FIRST_HIT_DIMS)])
+# first-hit attributes with per-hit counts and visitor sketches (the others: sessions path / raw)
+_SKETCHED = {"source", "referrer", "medium", "utm_source", "utm_medium", "utm_campaign"}
+_SKETCHED |= {"browser", "os", "device", "country", "language", "screen"}
+SKETCH_VISIT_DIMS = [d for d in FIRST_HIT_DIMS if d.short in _SKETCHED]
+SKETCH_DIMS = frozenset([TOTAL, *HIT_DIMS, *(d.name for d in SKETCH_VISIT_DIMS)])
 SESSION_DIMS = frozenset([TOTAL, *(d.name for d in VISIT_DIMS)])
 
 
@@ -155,6 +159,11 @@ class Rollups:
             # local days moved: the rollups of this app are rebuilt whole by compact()
             self.store.write([("INSERT INTO rollup_dirty VALUES (?, NULL)", [app_id])])
             return
+        if state is None:
+            stored = self.store.count_events(app_id)
+            if stored > part.num_rows:  # hits from before the rollups: rebuild from raw first
+                self.store.write([("INSERT INTO rollup_dirty VALUES (?, NULL)", [app_id])])
+                return
         steps = self.session_steps(app_id, span)
         steps += self.hit_steps(app_id, tz, span)
         if state is None:
@@ -231,7 +240,7 @@ class Rollups:
         """Pageview/event deltas and visitor sketches of the batch's (non-bot) hits."""
         day, day_params = self._local_day("h.ts", tz, span.first_ms, span.last_ms)
         horizon = as_utc(span.first_ms - SESSION_HORIZON_MS)
-        attrs = ", ".join(f"s.{_v(d.short)}" for d in FIRST_HIT_DIMS)
+        attrs = ", ".join(f"s.{_v(d.short)}" for d in SKETCH_VISIT_DIMS)
         hits = (
             f"CREATE OR REPLACE TEMP TABLE _rb_h AS SELECT {day} AS day, h.event, h.path,"
             f" h.hostname, hash(h.visitor_id) AS vh, {attrs} FROM _rb h"
@@ -247,7 +256,7 @@ class Rollups:
             counts.append(
                 f"SELECT day, '{name}', {_norm(col)}, {pv}, count(*) FROM _rb_h{where} GROUP BY 1, 3"
             )
-        for d in FIRST_HIT_DIMS:
+        for d in SKETCH_VISIT_DIMS:
             counts.append(
                 f"SELECT day, '{d.name}', {_norm(_v(d.short))}, {pv}, count(*) FROM _rb_h GROUP BY 1, 3"
             )
@@ -260,7 +269,7 @@ class Rollups:
             sketches.append(
                 f"SELECT day, '{name}', {_norm(col)}, {_register(P_DIM)}, {_rho(P_DIM)} FROM _rb_h{where}"
             )
-        for d in FIRST_HIT_DIMS:
+        for d in SKETCH_VISIT_DIMS:
             sketches.append(
                 f"SELECT day, '{d.name}', {_norm(_v(d.short))}, {_register(P_DIM)}, {_rho(P_DIM)} FROM _rb_h"
             )
@@ -381,6 +390,19 @@ class Rollups:
             ("DELETE FROM rollup_dirty WHERE app_id = ? AND day IN (SELECT day FROM _cd)", [app_id])
         )
         return steps
+
+    def forget_sessions_before(self, app_id: str, before_ms: int) -> None:
+        """Drop session rows that ended before ``before_ms`` (retention): their days are counted
+        already; only sessions still in progress are ever merged again."""
+        if self.enabled:
+            self.store.write(
+                [
+                    (
+                        "DELETE FROM sessions WHERE app_id = ? AND ended < ?",
+                        [app_id, as_utc(before_ms)],
+                    )
+                ]
+            )
 
     def forget(self, app_id: str) -> None:
         """Drop every rollup row of an app (sessions too)."""

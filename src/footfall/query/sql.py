@@ -123,6 +123,9 @@ class Scope:
     include_bots: bool = False
     bots_only: bool = False
     pageviews_only: bool = False  # the page breakdown looks at pageviews only
+    sessions_table: bool = (
+        False  # read sessions from the materialised table (footfall.query.rollup)
+    )
 
     @property
     def visit_filters(self) -> tuple[Filter, ...]:
@@ -202,10 +205,18 @@ class Builder:
 
     # -- the WITH clause --------------------------------------------------------------------
     def with_clause(
-        self, scope: Scope, visit_dims: list[Dim], *, sessions: bool, event_filters: bool = True
+        self,
+        scope: Scope,
+        visit_dims: list[Dim],
+        *,
+        sessions: bool,
+        event_filters: bool = True,
+        group: Dim | None = None,
     ) -> Sql:
-        """``sessions`` (every session touching the window), ``hits`` (filtered hits in the window)
-        and ``visits`` (filtered sessions that started in the window)."""
+        """``sess`` (sessions touching the window that pass the visit filters), ``hits`` (hits in
+        the window of such sessions that pass the event filters) and ``visits`` (those sessions
+        that started in the window). ``sess`` is computed from raw hits, or read from the
+        materialised ``sessions`` table when ``scope.sessions_table``."""
         w = scope.window
         start, end = as_utc(w.start_ms), as_utc(w.end_ms)
         out = Sql("WITH ")
@@ -214,62 +225,80 @@ class Builder:
             for d in [*visit_dims, *(dimension(f.dimension) for f in scope.visit_filters)]
         }
         if sessions:
-            cols = [
-                "session_id",
-                "min(ts) AS started",
-                "max(ts) AS ended",
-                self.d.count_if.format(c="event = 'pageview'") + " AS s_pageviews",
-                "count(*) AS s_hits",
-            ]
-            for dim in needed.values():
-                if dim.short == "entry_page":
-                    expr = self.d.first_pageview
-                elif dim.short == "exit_page":
-                    expr = self.d.last_pageview
-                else:
-                    expr = self.d.first.format(x=self.d.text.format(x=dim.column))
-                cols.append(f"{expr} AS {_visit_column(dim)}")
-            out.add(
-                "sessions AS (SELECT " + ", ".join(cols) + " FROM events e WHERE e.app_id = ?",
-                scope.app_id,
-            )
-            out.add(
-                " AND e.ts >= ? AND e.ts < ?",
-                as_utc(w.start_ms - SESSION_HORIZON_MS),
-                as_utc(w.end_ms + SESSION_HORIZON_MS),
-            )
-            out.add(self.bot_condition(scope, "e"))
-            out.add(
-                " AND e.session_id IN (SELECT t.session_id FROM events t WHERE t.app_id = ?",
-                scope.app_id,
-            )
-            out.add(" AND t.ts >= ? AND t.ts < ?", start, end)
-            out.add(self.bot_condition(scope, "t") + ") GROUP BY session_id), ")
-        out.add("hits AS (SELECT h.*")
+            if scope.sessions_table:
+                cols = ["session_id", "started", "ended", "s_pageviews", "s_hits"]
+                cols += [_visit_column(d) for d in needed.values()]
+                out.add(
+                    f"sess AS (SELECT {', '.join(cols)} FROM sessions s WHERE s.app_id = ?",
+                    scope.app_id,
+                )
+                out.add(" AND s.ended >= ? AND s.started < ?", start, end)
+                out.add(self.bot_condition(scope, "s"))
+            else:
+                out.add("sess AS (SELECT * FROM (").extend(self._sessions_from_hits(scope, needed))
+                out.add(") s WHERE TRUE")
+            for f in scope.visit_filters:
+                out.add(" AND ").extend(self.condition(f, "s"))
+            out.add("), ")
+        cols = ["visitor_id", "session_id", "event", "ts", "path", "hostname", "bot"]
+        if group is not None and group.column == "props":
+            cols.append("props")
+        out.add("hits AS (SELECT " + ", ".join(f"h.{c}" for c in cols))
         if sessions:
             out.add("".join(f", s.{_visit_column(d)}" for d in needed.values()))
         out.add(" FROM events h")
         if sessions:
-            out.add(" LEFT JOIN sessions s ON s.session_id = h.session_id")
+            join = "JOIN" if scope.visit_filters else "LEFT JOIN"
+            out.add(f" {join} sess s ON s.session_id = h.session_id")
         out.add(" WHERE h.app_id = ? AND h.ts >= ? AND h.ts < ?", scope.app_id, start, end)
         out.add(self.bot_condition(scope, "h"))
         if scope.pageviews_only:
             out.add(" AND h.event = 'pageview'")
-        for f in scope.visit_filters + (scope.event_filters if event_filters else ()):
-            out.add(" AND ").extend(self.condition(f, "h", "s"))
+        for f in scope.event_filters if event_filters else ():
+            out.add(" AND ").extend(self.condition(f, "h"))
         out.add(")")
         if sessions:
             out.add(
-                ", visits AS (SELECT s.* FROM sessions s WHERE s.started >= ? AND s.started < ?",
+                ", visits AS (SELECT s.* FROM sess s WHERE s.started >= ? AND s.started < ?",
                 start,
                 end,
             )
-            for f in scope.visit_filters:
-                out.add(" AND ").extend(self.condition(f, "s"))
             if event_filters and scope.event_filters:
                 out.add(" AND s.session_id IN (SELECT session_id FROM hits)")
             out.add(")")
         return out
+
+    def _sessions_from_hits(self, scope: Scope, needed: dict[str, Dim]) -> Sql:
+        """Every session with a hit in the window, measured over all its hits (within the horizon)."""
+        w = scope.window
+        cols = [
+            "session_id",
+            "min(ts) AS started",
+            "max(ts) AS ended",
+            self.d.count_if.format(c="event = 'pageview'") + " AS s_pageviews",
+            "count(*) AS s_hits",
+        ]
+        for dim in needed.values():
+            if dim.short == "entry_page":
+                expr = self.d.first_pageview
+            elif dim.short == "exit_page":
+                expr = self.d.last_pageview
+            else:
+                expr = self.d.first.format(x=self.d.text.format(x=dim.column))
+            cols.append(f"{expr} AS {_visit_column(dim)}")
+        out = Sql(f"SELECT {', '.join(cols)} FROM events e WHERE e.app_id = ?", [scope.app_id])
+        out.add(
+            " AND e.ts >= ? AND e.ts < ?",
+            as_utc(w.start_ms - SESSION_HORIZON_MS),
+            as_utc(w.end_ms + SESSION_HORIZON_MS),
+        )
+        out.add(self.bot_condition(scope, "e"))
+        out.add(
+            " AND e.session_id IN (SELECT t.session_id FROM events t WHERE t.app_id = ?",
+            scope.app_id,
+        )
+        out.add(" AND t.ts >= ? AND t.ts < ?", as_utc(w.start_ms), as_utc(w.end_ms))
+        return out.add(self.bot_condition(scope, "t") + ") GROUP BY session_id")
 
     # -- aggregates -------------------------------------------------------------------------
     def hit_aggregates(self, metrics: list[str]) -> list[str]:
@@ -353,7 +382,10 @@ class Builder:
         """Rows (value, hit metrics…, session metrics…), best first by ``sort``."""
         visit_dims = [dim] if dim.level == "visit" else []
         sql = self.with_clause(
-            scope, visit_dims, sessions=bool(sess_m or scope.visit_filters or visit_dims)
+            scope,
+            visit_dims,
+            sessions=bool(sess_m or scope.visit_filters or visit_dims),
+            group=dim,
         )
         parts: list[tuple[str, Sql]] = []
         if hit_m:

@@ -10,7 +10,7 @@ import duckdb
 import msgspec
 import pyarrow as pa
 
-from footfall.model import App, LoginSession, User
+from footfall.model import ApiKey, App, LoginSession, User
 from footfall.schema import EVENT_COLUMNS, Column
 from footfall.store.base import StoreBusy, StoreError
 
@@ -24,6 +24,11 @@ _SQL_TYPES = {
 }
 
 _APP_FIELDS = {"id", "name", "url", "created"}
+
+
+def _first(rows: list[tuple[Any, ...]]) -> tuple[Any, ...] | None:
+    """The first row (reads are fetched whole: DuckDB refuses new work while a result is open)."""
+    return rows[0] if rows else None
 
 
 def column_ddl(column: Column) -> str:
@@ -83,10 +88,14 @@ class DuckDBStore:
             " created BIGINT NOT NULL, settings VARCHAR NOT NULL)"
         )
         self._migrate_accounts(cur)
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS api_keys (id VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL,"
+            " app_id VARCHAR, name VARCHAR NOT NULL, created BIGINT NOT NULL, revoked BIGINT)"
+        )
 
     def ping(self) -> bool:
         try:
-            return self._cursor().execute("SELECT 1").fetchone() == (1,)
+            return self._cursor().execute("SELECT 1").fetchall() == [(1,)]
         except duckdb.Error:
             return False
 
@@ -113,12 +122,12 @@ class DuckDBStore:
 
     def count_events(self, app_id: str | None = None) -> int:
         if app_id is None:
-            row = self._cursor().execute("SELECT count(*) FROM events").fetchone()
+            row = _first(self._cursor().execute("SELECT count(*) FROM events").fetchall())
         else:
-            row = (
+            row = _first(
                 self._cursor()
                 .execute("SELECT count(*) FROM events WHERE app_id = ?", [app_id])
-                .fetchone()
+                .fetchall()
             )
         return int(row[0]) if row else 0
 
@@ -164,10 +173,10 @@ class DuckDBStore:
             )
 
     def get_app(self, app_id: str) -> App | None:
-        row = (
+        row = _first(
             self._cursor()
             .execute("SELECT id, name, url, created, settings FROM apps WHERE id = ?", [app_id])
-            .fetchone()
+            .fetchall()
         )
         return self._app_from_row(row) if row else None
 
@@ -308,6 +317,46 @@ class DuckDBStore:
                 .fetchall()
             )
         return len(gone)
+
+    # -- API keys ---------------------------------------------------------------------------
+    def create_api_key(self, key: ApiKey, key_hash: str) -> None:
+        with self._write_lock:
+            self._cursor().execute(
+                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?)",
+                [key.id, key_hash, key.app_id, key.name, key.created, key.revoked],
+            )
+
+    def list_api_keys(self) -> list[ApiKey]:
+        rows = (
+            self._cursor()
+            .execute("SELECT id, app_id, name, created, revoked FROM api_keys ORDER BY created")
+            .fetchall()
+        )
+        return [ApiKey(id=r[0], app_id=r[1], name=r[2], created=r[3], revoked=r[4]) for r in rows]
+
+    def find_api_key(self, key_hash: str) -> ApiKey | None:
+        row = _first(
+            self._cursor()
+            .execute(
+                "SELECT id, app_id, name, created, revoked FROM api_keys"
+                " WHERE hash = ? AND revoked IS NULL",
+                [key_hash],
+            )
+            .fetchall()
+        )
+        return ApiKey(id=row[0], app_id=row[1], name=row[2], created=row[3]) if row else None
+
+    def revoke_api_key(self, key_id: str, when_ms: int) -> bool:
+        with self._write_lock:
+            rows = (
+                self._cursor()
+                .execute(
+                    "UPDATE api_keys SET revoked = ? WHERE id = ? AND revoked IS NULL RETURNING id",
+                    [when_ms, key_id],
+                )
+                .fetchall()
+            )
+        return bool(rows)
 
     # -- derived tables (footfall.query.rollup) -----------------------------------------------
     def write(

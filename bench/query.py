@@ -1,0 +1,246 @@
+"""Query benchmark: the dashboard's query set on the largest of 10 apps, three ways, in one run.
+
+    python bench/query.py [--hits 10000000] [--db /tmp/footfall-bench-query.duckdb] [--runs 7] [--reuse]
+
+1. Generates the data set (bench/querydata.py: 10 apps, Zipf-like sizes, 30 days) and loads it with the
+   bulk loader — Arrow tables in ``ARROW_SCHEMA`` through ``store.insert_events`` — folding each slice
+   into the rollups with ``Rollups.apply`` exactly as a buffer flush does (both timed), then compacts.
+   ``--reuse`` keeps an existing file.
+2. Times, median of ``--runs``: the dashboard set (aggregate with comparison, daily time series, top-10
+   breakdowns of pages, sources, countries, browsers, OS and devices) through the QueryEngine with
+   rollups; the same calls with ``use_rollups=False`` (raw hits, same semantics); and the same
+   questions as plain SQL on the raw table. Then every breakdown under a filter (engine, auto path).
+3. Reports how far the rollup visitor estimates are from the exact raw answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from querydata import Shape, app_tables
+
+from footfall.clock import FrozenClock
+from footfall.model import App
+from footfall.query import QueryEngine, QuerySpec, parse_filters
+from footfall.query.rollup import Rollups
+from footfall.store.duckdb import DuckDBStore
+
+BREAKDOWNS = [
+    "event:page",
+    "visit:source",
+    "visit:country",
+    "visit:browser",
+    "visit:os",
+    "visit:device",
+]
+FILTERS = ["visit:country==DE", "event:page==/blog/**", "visit:source==Google;visit:device==mobile"]
+SUMMARY = ["visitors", "visits", "pageviews", "bounce_rate", "visit_duration"]
+
+
+def app_ids(n: int) -> list[str]:
+    return [f"00000000-0000-4000-8000-{i:012d}" for i in range(n)]
+
+
+def load(path: Path, shape: Shape) -> tuple[DuckDBStore, float, float]:
+    path.unlink(missing_ok=True)
+    store = DuckDBStore(str(path))
+    ids = app_ids(shape.apps)
+    for i, app_id in enumerate(ids):
+        store.create_app(App(id=app_id, name=f"site{i}", url=f"https://site{i}.example"))
+    rollups = Rollups(store, lambda _: "UTC")
+    load_s = rollup_s = 0.0
+    hosts = [f"site{i}.example" for i in range(shape.apps)]
+    for table in app_tables(shape, ids, hosts):
+        for batch in table.to_batches(max_chunksize=250_000):
+            import pyarrow as pa
+
+            part = pa.Table.from_batches([batch])
+            t0 = time.perf_counter()
+            store.insert_events(part)
+            t1 = time.perf_counter()
+            rollups.apply(part)
+            t2 = time.perf_counter()
+            load_s += t1 - t0
+            rollup_s += t2 - t1
+        print(f"  loaded {table.num_rows:,} hits", flush=True)
+    t0 = time.perf_counter()
+    rollups.compact()
+    rollup_s += time.perf_counter() - t0
+    return store, load_s, rollup_s
+
+
+def dashboard(engine: QueryEngine, q: QuerySpec) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "aggregate": engine.aggregate(q, SUMMARY, compare=True),
+        "timeseries": engine.timeseries(q, ["visitors", "pageviews"]),
+    }
+    for dim in BREAKDOWNS:
+        metrics = ["visitors", "pageviews"] if dim == "event:page" else ["visitors"]
+        out[dim] = engine.breakdown(q, dim, metrics, limit=10)
+    return out
+
+
+def plain_sql(store: DuckDBStore, app_id: str, start: Any, end: Any, prev: Any) -> None:
+    """The same questions written the obvious way against the raw table."""
+    where = "app_id = ? AND ts >= ? AND ts < ? AND coalesce(bot, '') = ''"
+    for lo, hi in ((start, end), (prev, start)):
+        store.fetch(
+            "SELECT count(DISTINCT visitor_id), count(DISTINCT session_id),"
+            " count(*) FILTER (WHERE event = 'pageview'),"
+            " (SELECT round(100.0 * count(*) FILTER (WHERE n = 1) / count(*)) FROM"
+            f" (SELECT session_id, count(*) AS n FROM events WHERE {where} GROUP BY 1)),"
+            " (SELECT avg(d) FROM (SELECT epoch(max(ts) - min(ts)) AS d FROM events"
+            f" WHERE {where} GROUP BY session_id)) FROM events WHERE {where}",
+            [app_id, lo, hi] * 3,
+        )
+    store.fetch(
+        "SELECT CAST(ts AS DATE), count(DISTINCT visitor_id), count(*) FILTER (WHERE event = 'pageview')"
+        f" FROM events WHERE {where} GROUP BY 1",
+        [app_id, start, end],
+    )
+    store.fetch(
+        "SELECT path, count(DISTINCT visitor_id) AS v, count(*) FROM events"
+        f" WHERE {where} AND event = 'pageview' GROUP BY 1 ORDER BY v DESC LIMIT 10",
+        [app_id, start, end],
+    )
+    for col in ("source", "country", "browser", "os", "device"):
+        store.fetch(
+            f"SELECT {col}, count(DISTINCT visitor_id) AS v FROM (SELECT visitor_id,"
+            f" arg_min({col}, ts) AS {col} FROM events WHERE {where} GROUP BY session_id, visitor_id)"
+            " GROUP BY 1 ORDER BY v DESC LIMIT 10",
+            [app_id, start, end],
+        )
+
+
+def timed(fn: Callable[[], object], runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples) * 1000
+
+
+def visitor_errors(fast: dict[str, Any], exact: dict[str, Any]) -> list[float]:
+    errs = []
+    a, b = fast["aggregate"]["visitors"]["value"], exact["aggregate"]["visitors"]["value"]
+    errs.append(abs(a - b) / b)
+    for dim in BREAKDOWNS:
+        truth = {tuple(r.items())[0]: r["visitors"] for r in exact[dim]}
+        for r in fast[dim]:
+            key = tuple(r.items())[0]
+            if key in truth and truth[key]:
+                errs.append(abs(r["visitors"] - truth[key]) / truth[key])
+    return errs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--hits", type=int, default=10_000_000)
+    ap.add_argument("--db", default="/tmp/footfall-bench-query.duckdb")
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--reuse", action="store_true")
+    args = ap.parse_args()
+    shape = Shape(hits=args.hits)
+    path = Path(args.db)
+    if args.reuse and path.exists():
+        store = DuckDBStore(str(path))
+        print(f"reusing {path}")
+    else:
+        print(
+            f"generating {args.hits:,} hits for {shape.apps} apps over {shape.days} days into {path}"
+        )
+        store, load_s, rollup_s = load(path, shape)
+        total = store.count_events()
+        print(f"bulk load: {total:,} hits in {load_s:.1f} s ({total / load_s:,.0f} hits/s)")
+        print(
+            f"rollup upkeep (apply per 250k slice + compaction): {rollup_s:.1f} s ({total / rollup_s:,.0f} hits/s)"
+        )
+    app_id = app_ids(shape.apps)[0]
+    app = store.get_app(app_id)
+    assert app is not None
+    hits = store.count_events(app_id)
+    clock = FrozenClock(shape.end_ms - 1)
+    fast, raw = QueryEngine(store, clock), QueryEngine(store, clock, use_rollups=False)
+    q = QuerySpec(app, "30d")
+    w = fast.window(q)
+    from footfall.query.periods import as_utc, previous
+
+    span = (as_utc(w.start_ms), as_utc(w.end_ms), as_utc(previous(w, "30d").start_ms))
+    print(
+        f"\nlargest app: {hits:,} hits; period 30d ending {w.last_day}; median of {args.runs} runs\n"
+    )
+
+    fast_answers, exact_answers = dashboard(fast, q), dashboard(raw, q)
+    rows = [
+        ("dashboard set, rollups (QueryEngine)", timed(lambda: dashboard(fast, q), args.runs)),
+        (
+            "dashboard set, raw hits (use_rollups=False)",
+            timed(lambda: dashboard(raw, q), max(1, args.runs // 3)),
+        ),
+        (
+            "dashboard set, plain SQL on the raw table",
+            timed(lambda: plain_sql(store, app_id, *span), max(1, args.runs // 3)),
+        ),
+    ]
+    for name, ms in rows:
+        print(f"{name:48} {ms:8.0f} ms")
+    print("\nper query (rollups / raw):")
+    for label, fn_fast, fn_raw in [
+        (
+            "aggregate + comparison",
+            lambda: fast.aggregate(q, SUMMARY, True),
+            lambda: raw.aggregate(q, SUMMARY, True),
+        ),
+        (
+            "timeseries",
+            lambda: fast.timeseries(q, ["visitors", "pageviews"]),
+            lambda: raw.timeseries(q, ["visitors", "pageviews"]),
+        ),
+        *[
+            (
+                dim,
+                (lambda d=dim: fast.breakdown(q, d, ["visitors"])),
+                (lambda d=dim: raw.breakdown(q, d, ["visitors"])),
+            )
+            for dim in BREAKDOWNS
+        ],
+    ]:
+        print(f"  {label:28} {timed(fn_fast, args.runs):7.1f} ms  {timed(fn_raw, 1):7.0f} ms")
+    print("\nfiltered breakdowns (QueryEngine; filters are answered from raw hits):")
+    worst = 0.0
+    for f in FILTERS:
+        fq = QuerySpec(app, "30d", filters=parse_filters(f))
+        for dim in BREAKDOWNS:
+            ms = timed(
+                lambda fq=fq, dim=dim: fast.breakdown(fq, dim, ["visitors"]), max(1, args.runs // 3)
+            )
+            worst = max(worst, ms)
+            print(f"  {f:40} {dim:14} {ms:7.0f} ms")
+    print(f"  slowest filtered breakdown: {worst:.0f} ms")
+    errs = visitor_errors(fast_answers, exact_answers)
+    print(
+        f"\nvisitor estimates vs exact over {len(errs)} numbers: median error {statistics.median(errs) * 100:.2f} %,"
+        f" max {max(errs) * 100:.2f} %"
+    )
+    counts_equal = all(
+        fast_answers["aggregate"][m] == exact_answers["aggregate"][m]
+        for m in SUMMARY
+        if m != "visitors"
+    )
+    print(f"exact metrics (visits, pageviews, bounce rate, duration) equal raw: {counts_equal}")
+    store.close()
+
+
+if __name__ == "__main__":
+    main()

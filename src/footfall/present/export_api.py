@@ -1,0 +1,56 @@
+"""GET /api/v1/export: an app's raw events in the footfall event format (docs/event-format.md)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from footfall.query import export
+from footfall.query.export import FORMATS
+
+if TYPE_CHECKING:
+    from footfall.present.stats_api import StatsApi
+
+_TYPES = {
+    "ndjson": "application/x-ndjson",
+    "csv": "text/csv; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+}
+
+
+class ExportApi:
+    def __init__(self, api: StatsApi) -> None:
+        self.api = api
+
+    async def export(self, request: Request) -> Response:
+        from footfall.present.stats_api import ApiError, _error
+
+        p = request.query_params
+        fmt = p.get("format", "ndjson")
+        if fmt not in FORMATS:
+            return _error(400, f"format: use one of {', '.join(FORMATS)}")
+        try:
+            key = self.api.authorise(request)
+            app = self.api.site(request, key)
+            lo, hi = export.export_range(app, p.get("from") or None, p.get("to") or None)
+        except ApiError as exc:
+            return _error(exc.status, exc.message)
+        except ValueError:
+            return JSONResponse({"error": "from/to: dates like 2026-01-31"}, status_code=400)
+        rt = self.api.rt
+        tables = export.event_tables(rt.store, app.id, lo, hi)
+        name = f"footfall-{app.id}.{fmt}"
+        headers = {"content-disposition": f'attachment; filename="{name}"'}
+        if fmt == "parquet":
+            from starlette.concurrency import run_in_threadpool
+
+            body = await run_in_threadpool(export.parquet_bytes, tables)
+            return Response(body, media_type=_TYPES[fmt], headers=headers)
+        chunks = (
+            export.ndjson_lines(app, tables, rt.clock.now_ms())
+            if fmt == "ndjson"
+            else export.csv_chunks(tables)
+        )
+        return StreamingResponse(chunks, media_type=_TYPES[fmt], headers=headers)
