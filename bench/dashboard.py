@@ -29,7 +29,7 @@ from bench.querydata import Shape, app_tables
 
 from footfall.clock import FrozenClock
 from footfall.dashboard.accounts import Accounts
-from footfall.dashboard.engine import QueryEngine, QuerySpec
+from footfall.dashboard.engine import QueryEngine, QuerySpec, prop_keys
 from footfall.dashboard.panels import HEADLINE, PANELS
 from footfall.runtime import Runtime
 from footfall.server import uvicorn_config
@@ -150,6 +150,7 @@ def run() -> None:
                     "period=30d&f=visit:country%3D%3DDE",
                 ),
                 ("GET /apps/{id}?period=30d&f=event:page==/", "period=30d&f=event:page%3D%3D/"),
+                ("GET /apps/{id}?period=30d&pages=entry (sessions path)", "period=30d&pages=entry"),
             ):
 
                 def get(q: str = query) -> None:
@@ -163,6 +164,7 @@ def run() -> None:
                 engine.aggregate(spec, [m for m, _, _ in HEADLINE], compare=True)
                 engine.timeseries(spec, ["visitors", "pageviews"])
                 engine.realtime_visitors(app)
+                prop_keys(engine, spec)
                 for p in PANELS:
                     metrics = ["visitors", p.second] if p.second else ["visitors"]
                     engine.breakdown(spec, p.tabs[0].dimension, metrics, limit=10)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
 from footfall.dashboard.charts import Chart, bar_class, line_chart
-from footfall.dashboard.engine import DIMENSIONS, Filter, QueryEngine, prop_keys
+from footfall.dashboard.engine import DIMENSIONS, QueryEngine, prop_keys
 from footfall.dashboard.params import ViewState
 from footfall.model import App
 
@@ -139,7 +139,6 @@ class DashboardData:
 
 
 PROP_TAB = "prop:"  # events panel tabs for custom properties: ?events=prop:plan
-NOT_PAGEVIEWS = Filter("event:name", "!=", "pageview")
 
 
 def _tabs(spec: PanelSpec, view: ViewState, keys: list[str] | None = None) -> tuple[Tab, ...]:
@@ -173,9 +172,13 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
 
     def breakdown(p: PanelSpec, t: Tab) -> Callable[[], list[dict[str, object]]]:
         q = view.spec(app, include_bots=True) if p.bots else spec
-        if t.dimension == "event:name":
-            q = replace(q, filters=(*q.filters, NOT_PAGEVIEWS))
         metrics = ["visitors", p.second] if p.second else ["visitors"]
+        if t.dimension == "event:name":  # custom events only: pageviews have their own panel
+            return lambda: [
+                r
+                for r in engine.breakdown(q, t.dimension, metrics, limit=11)
+                if r.get("name") != "pageview"
+            ][:10]
         return lambda: engine.breakdown(q, t.dimension, metrics, limit=10)
 
     jobs: list[Callable[[], Any]] = [
