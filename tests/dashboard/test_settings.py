@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -137,3 +138,36 @@ def test_a_public_link_is_off_by_default_read_only_and_revocable(
         f"/apps/{app.id}/share", data={"action": "enable", "csrf": csrf(owner_http, path)}
     )
     assert http.get(f"/share/{token}").status_code == 404  # a new link, never the old one again
+
+
+def test_stats_api_keys_are_shown_once_and_can_be_revoked(
+    server: LiveServer, app: App, owner_http: httpx.Client, http: httpx.Client
+) -> None:
+    path = f"/apps/{app.id}/settings"
+    made = owner_http.post(
+        f"/apps/{app.id}/keys",
+        data={"action": "create", "name": "<i>reports</i>", "csrf": csrf(owner_http, path)},
+    )
+    assert made.status_code == 200
+    secret = re.search(r'<pre class="code" id="new-key">(ff_[^<]+)</pre>', made.text)
+    assert secret, made.text
+    api = f"/api/v1/stats/realtime/visitors?site_id={app.id}"
+    auth = {"Authorization": f"Bearer {secret.group(1)}"}
+    assert http.get(api, headers=auth).status_code == 200  # the key works
+    page = owner_http.get(path).text
+    assert secret.group(1) not in page  # shown once only
+    assert "&lt;i&gt;reports&lt;/i&gt;" in page and "active" in page
+    key_id = secret.group(1).split("_")[1]
+    other = server.create_app("Other", "https://other.example")
+    wrong_app = owner_http.post(
+        f"/apps/{other.id}/keys",
+        data={"action": "revoke", "key_id": key_id, "csrf": csrf(owner_http, path)},
+    )
+    assert wrong_app.status_code == 404  # a key is revoked through its own app only
+    revoked = owner_http.post(
+        f"/apps/{app.id}/keys",
+        data={"action": "revoke", "key_id": key_id, "csrf": csrf(owner_http, path)},
+    )
+    assert revoked.status_code == 303
+    assert http.get(api, headers=auth).status_code == 401
+    assert "revoked" in owner_http.get(path).text

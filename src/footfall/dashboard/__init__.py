@@ -37,6 +37,7 @@ def dashboard_routes(rt: Runtime) -> list[BaseRoute]:
         Route("/apps/{app_id}/settings", page(apps.save_settings), methods=["POST"]),
         Route("/apps/{app_id}/share", page(apps.share), methods=["POST"]),
         Route("/apps/{app_id}/secret", page(apps.new_secret), methods=["POST"]),
+        Route("/apps/{app_id}/keys", page(apps.api_keys), methods=["POST"]),
         Route("/share/{token}", page(stats.share_page)),
         Route("/share/{token}/realtime", page(stats.share_realtime, json=True)),
         Route("/assets/{name}", d.assets),

@@ -18,6 +18,7 @@ from footfall.dashboard.accounts import Login
 from footfall.dashboard.charts import sparkline
 from footfall.dashboard.engine import QueryEngine, QuerySpec
 from footfall.dashboard.site import Dashboard, Problem, first
+from footfall.keys import KeyRing
 from footfall.model import App
 from footfall.present.snippet import snippet
 
@@ -163,7 +164,9 @@ class AppViews:
         status: int = 200,
         error: str = "",
         saved: bool = False,
+        new_key: str = "",
     ) -> Response:
+        keys = [k for k in KeyRing(self.d.rt.store, self.d.clock).list() if k.app_id == app.id]
         return self.d.render(
             request,
             "app_settings.html",
@@ -173,6 +176,8 @@ class AppViews:
             error=error,
             saved=saved,
             base=self._base_url(request),
+            keys=keys,
+            new_key=new_key,
         )
 
     async def save_settings(self, request: Request) -> Response:
@@ -195,6 +200,24 @@ class AppViews:
         token = secrets.token_urlsafe(24) if action == "enable" else None
         await self.d.blocking(self.d.rt.apps.save, msgspec.structs.replace(app, public_token=token))
         return RedirectResponse(f"/apps/{app.id}/settings?saved=1#sharing", 303)
+
+    async def api_keys(self, request: Request) -> Response:
+        """Stats API keys for this app: action=create shows the new key once (in this response
+        only, never in a URL); action=revoke with key_id ends one of this app's keys."""
+        login, app = self._owned_app(request)
+        form = await self.d.checked_form(request, login)
+        ring = KeyRing(self.d.rt.store, self.d.clock)
+        action = first(form, "action")
+        if action == "create":
+            _, secret = await self.d.blocking(ring.create, app.id, first(form, "name").strip())
+            return self._settings(request, login, app, new_key=secret)
+        if action == "revoke":
+            key_id = first(form, "key_id")
+            if not any(k.id == key_id and k.app_id == app.id for k in ring.list()):
+                raise Problem(404, "There is no such key for this app.")
+            await self.d.blocking(ring.revoke, key_id)
+            return RedirectResponse(f"/apps/{app.id}/settings?saved=1#keys", 303)
+        raise Problem(400, "Unknown action: choose create or revoke.")
 
     async def new_secret(self, request: Request) -> Response:
         login, app = self._owned_app(request)
