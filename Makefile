@@ -6,7 +6,7 @@ DB ?= footfall.duckdb
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck check venv browser-deps bench clean
+.PHONY: run test lint typecheck check venv browser-deps bench clean tracker test-browser
 
 $(BIN)/footfall: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,6 +30,17 @@ test: venv
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q
+
+# The browser tracker: tracker/footfall.src.js -> src/footfall/static/footfall.js (needs Node + npm; the
+# built file is committed, so only people changing the tracker run this).
+tracker/node_modules/.package-lock.json: tracker/package.json tracker/package-lock.json
+	cd tracker && npm ci --no-audit --no-fund
+
+tracker: tracker/node_modules/.package-lock.json
+	cd tracker && node build.mjs
+
+test-browser: venv
+	$(BIN)/pytest -q -m browser
 
 bench: venv
 	$(BIN)/python bench/ingest.py

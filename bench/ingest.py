@@ -151,7 +151,9 @@ def bench_bare(kind: str, duration: int, connections: int) -> dict[str, float]:
     return result
 
 
-def bench_footfall(kind: str, duration: int, connections: int, workdir: Path) -> dict[str, float]:
+def bench_footfall(
+    kind: str, duration: int, connections: int, workdir: Path, serve: list[str] | None = None
+) -> dict[str, float]:
     db = workdir / "bench.duckdb"
     cli = [PY, "-m", "footfall"]
     app_id = subprocess.run(
@@ -169,7 +171,7 @@ def bench_footfall(kind: str, duration: int, connections: int, workdir: Path) ->
         "FOOTFALL_LOG_LEVEL": "warning",
     }
     proc = subprocess.Popen(
-        [*cli, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        serve or [*cli, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
         wait_up(f"http://127.0.0.1:{port}/-/health", proc)

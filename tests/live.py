@@ -57,8 +57,10 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(db: Path, *, clock: Clock | None = None, **config: Any) -> Iterator[LiveServer]:
-    port = free_port()
+def live_server(
+    db: Path, *, clock: Clock | None = None, port: int | None = None, **config: Any
+) -> Iterator[LiveServer]:
+    port = port or free_port()
     cfg = Config(db=str(db), port=port, flush_interval=60.0, **config)  # tests flush explicitly
     runtime = Runtime.build(cfg, clock=clock or FrozenClock())
     server = uvicorn.Server(uvicorn_config(create_app(runtime), cfg, log_level="warning"))

@@ -46,6 +46,9 @@ class AppRegistry:
     def get(self, app_id: str) -> App | None:
         return self._by_id.get(app_id)
 
+    def by_alias(self, alias: str) -> App | None:
+        return self._by_alias.get(alias.strip().lower())
+
     def resolve(self, key: str) -> App | None:
         """An app by UUID, by alias (e.g. a UA-/G- tracking id), by its site's hostname or by its name."""
         app_id = parse_uuid(key)

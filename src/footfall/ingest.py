@@ -1,4 +1,7 @@
-"""The path of one hit after its endpoint parsed it: app → identify → enrich → buffer.
+"""The path of one hit after its endpoint parsed it: app → enrich → identify → buffer.
+
+Enrichment runs first so excluded and Do-Not-Track hits are dropped (or anonymised) before any
+visitor or session is made for them; identity still sees the full client address in the context.
 
 Endpoints build a :class:`Hit` and a :class:`Context`, call :meth:`Ingest.process`, and answer at once
 with the outcome; storage happens later, in the buffer's flush thread.
@@ -14,7 +17,7 @@ from footfall.apps import AppRegistry
 from footfall.buffer import HitBuffer
 from footfall.clock import Clock
 from footfall.enrich.pipeline import Enricher
-from footfall.identify.cookies import CookieIdentifier
+from footfall.identify.identifier import Identifier
 from footfall.model import Context, Hit, new_hit_id, parse_uuid
 
 
@@ -50,7 +53,7 @@ class Ingest:
         *,
         clock: Clock,
         apps: AppRegistry,
-        identifier: CookieIdentifier,
+        identifier: Identifier,
         enricher: Enricher,
         buffer: HitBuffer,
         counters: Counters | None = None,
@@ -77,10 +80,15 @@ class Ingest:
             return IGNORED_MISSING_APP
         app_id = parse_uuid(raw_app)
         if app_id is None:
-            return IGNORED_INVALID_APP
-        app = self.apps.get(app_id)
-        if app is None:
-            return IGNORED_UNKNOWN_APP
+            app = self.apps.by_alias(
+                raw_app
+            )  # a registered tracking id (UA-…, G-…) names the app too
+            if app is None:
+                return IGNORED_INVALID_APP
+        else:
+            app = self.apps.get(app_id)
+            if app is None:
+                return IGNORED_UNKNOWN_APP
         hit.app_id = app.id
         if not hit.ts:
             hit.ts = self.clock.now_ms()
@@ -91,14 +99,14 @@ class Ingest:
         if not hit.hostname:
             hit.hostname = app.hostname or None
 
-        cookies: list[str] = []
-        if hit.visitor_id is None:
-            cookies = self.identifier.identify(
-                hit, ctx, self.clock.now_ms(), first_party=app.identity == "first-party"
-            )
         reason = self.enricher(hit, ctx, app)
         if reason is not None:
             return Outcome(reason, [])
+        cookies: list[str] = []
+        if hit.visitor_id is None and hit.identity != "none":
+            cookies = self.identifier.identify(hit, ctx, app, self.clock.now_ms())
+        elif hit.identity is None:  # a channel that brought its own visitor id
+            hit.identity = "client-id"
         if not self.buffer.add(hit):
             return Outcome("buffer-full", [])
         return Outcome(None, cookies)

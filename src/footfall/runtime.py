@@ -11,7 +11,10 @@ from footfall.buffer import HitBuffer
 from footfall.clock import Clock, SystemClock
 from footfall.collect.request import ClientResolver
 from footfall.enrich.pipeline import Enricher, default_steps
+from footfall.enrich.useragent import is_accelerated, parser_implementation
+from footfall.identify.cookieless import CookielessIdentifier, DailySalts
 from footfall.identify.cookies import CookieIdentifier, CookieSpec
+from footfall.identify.identifier import Identifier
 from footfall.identify.sessions import SessionTracker
 from footfall.ingest import Counters, Ingest
 from footfall.query.engine import QueryEngine
@@ -44,6 +47,9 @@ class Runtime:
         cls, config: Config, *, clock: Clock | None = None, store: Store | None = None
     ) -> Runtime:
         clock = clock or SystemClock()
+        enricher = Enricher(
+            default_steps(config)
+        )  # first: a bad --geoip-db fails before the store opens
         store = store or open_store(config.db, config.store or None)
         apps = AppRegistry(store, clock)
 
@@ -60,17 +66,19 @@ class Runtime:
             on_batch=rollups.apply,
         )
         sessions = SessionTracker(clock, timeout_ms=config.session_minutes * 60_000)
-        identifier = CookieIdentifier(
-            CookieSpec(
-                visitor_name=config.visitor_cookie,
-                session_name=config.session_cookie,
-                visitor_max_age=config.visitor_days * 86_400,
-                session_max_age=config.session_minutes * 60,
+        identifier = Identifier(
+            CookieIdentifier(
+                CookieSpec(
+                    visitor_name=config.visitor_cookie,
+                    session_name=config.session_cookie,
+                    visitor_max_age=config.visitor_days * 86_400,
+                    session_max_age=config.session_minutes * 60,
+                ),
+                sessions,
             ),
-            sessions,
+            CookielessIdentifier(DailySalts(store, clock), sessions),
         )
         counters = Counters()
-        enricher = Enricher(default_steps(config))
         ingest = Ingest(
             clock=clock,
             apps=apps,
@@ -101,6 +109,14 @@ class Runtime:
             self.store.backend,
             ", ".join(self.ingest.enricher.names),
         )
+        for step in self.ingest.enricher.steps:
+            describe = getattr(step.run, "describe", None)
+            if describe is not None:
+                log.info("footfall: %s: %s", step.name, describe())
+        if is_accelerated():
+            log.info("footfall: user agents parsed by %s", parser_implementation())
+        else:
+            log.warning("footfall: user agents parsed by %s", parser_implementation())
         self.buffer.start()
         self.upkeep.start()
 

@@ -67,7 +67,7 @@ EVENT_COLUMNS: tuple[Column, ...] = (
         "medium",
         "text",
         16,
-        "search, social, ai, email, referral, direct, internal, or the utm_medium",
+        "search, social, ai, email, referral, direct, internal, paid (click ids), or the utm_medium",
     ),
     Column("utm_source", "text", 128, "utm_source"),
     Column("utm_medium", "text", 128, "utm_medium"),

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from footfall.collect.endpoints import EventEndpoint, PixelEndpoint
+from footfall.collect.script import tracker_routes
 from footfall.dashboard import dashboard_routes
 from footfall.runtime import Runtime
 
@@ -27,6 +28,25 @@ def collect_routes(rt: Runtime) -> list[BaseRoute]:
             EventEndpoint(rt.ingest, rt.resolver, rt.config.max_body),
             methods=["POST", "OPTIONS"],
         ),
+    ]
+
+
+def serverside_routes(rt: Runtime) -> list[BaseRoute]:
+    """Measurement Protocol v1 and GA4 receivers (docs/server-side.md)."""
+    from footfall.collect.ga4 import GA4Endpoint, GA4Parser
+    from footfall.collect.mp import V1Parser, V1Receiver
+    from footfall.collect.mp_endpoints import BatchEndpoint, CollectEndpoint, DebugEndpoint
+
+    parser = V1Parser(rt.apps, rt.clock)
+    receiver = V1Receiver(rt.ingest, rt.resolver, rt.sessions, parser)
+    ga4 = GA4Parser(rt.apps, rt.clock)
+    deps = (rt.ingest, rt.resolver, rt.sessions)
+    return [
+        Route("/collect", CollectEndpoint(receiver), methods=["GET", "POST"]),
+        Route("/batch", BatchEndpoint(receiver), methods=["POST"]),
+        Route("/debug/collect", DebugEndpoint(parser), methods=["GET", "POST"]),
+        Route("/mp/collect", GA4Endpoint(ga4, *deps), methods=["POST"]),
+        Route("/debug/mp/collect", GA4Endpoint(ga4, *deps, debug=True), methods=["POST"]),
     ]
 
 
@@ -89,7 +109,14 @@ def create_app(rt: Runtime) -> ASGIApp:
 
     from footfall.present.stats_api import stats_routes
 
-    routes = collect_routes(rt) + ops_routes(rt) + stats_routes(rt) + dashboard_routes(rt)
+    routes = (
+        collect_routes(rt)
+        + serverside_routes(rt)
+        + tracker_routes()
+        + ops_routes(rt)
+        + stats_routes(rt)
+        + dashboard_routes(rt)
+    )
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = rt
     fast = {

@@ -22,7 +22,9 @@ def test_apps_create_list_delete(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     app_id = out.stdout.splitlines()[0]
     assert UUID.match(app_id)
-    assert f"app:'{app_id}'" in out.stdout and "/p.gif" in out.stdout  # the snippet
+    # the snippet: the tracker script tag and the image beacon for visitors without JavaScript
+    assert f'data-app="{app_id}"' in out.stdout and "/footfall.js" in out.stdout
+    assert f"/p.gif?app={app_id}" in out.stdout
     listing = footfall("apps", "list", "--db", db).stdout
     assert app_id in listing and "https://blog.example" in listing
     assert footfall("apps", "delete", app_id, "--yes", "--db", db).returncode == 0

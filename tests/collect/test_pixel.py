@@ -163,3 +163,13 @@ def test_unknown_parameters_never_become_columns(
     assert server.rows(
         "SELECT count(*), min(visitor_id) <> 'x', min(epoch_ms(ts)) FROM events"
     ) == [(1, True, server.clock.now_ms())]
+
+
+def test_a_registered_alias_names_the_app(server: LiveServer, app: App, http: httpx.Client) -> None:
+    import msgspec
+
+    server.runtime.apps.save(msgspec.structs.replace(app, aliases=["UA-12345-6"]))
+    resp = http.get("/p.gif?app=UA-12345-6&path=/via-alias")
+    assert_gif(resp)
+    assert "x-footfall-ignored" not in resp.headers
+    assert server.rows("SELECT app_id, path FROM events") == [(app.id, "/via-alias")]

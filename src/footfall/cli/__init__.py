@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
+from footfall.cli import serverside as _serverside  # noqa: F401  (adds `apps alias`, `apps secret`)
 from footfall.cli.apps import apps
 from footfall.cli.keys import keys
+from footfall.cli.logimport import import_log
 from footfall.cli.server import quickstart, serve, settings_cmd
 from footfall.cli.stats import stats
 from footfall.cli.transfer import export_cmd, import_cmd, rollups
@@ -29,5 +31,6 @@ for command in (
     import_cmd,
     rollups,
     users,
+    import_log,
 ):
     main.add_command(command)

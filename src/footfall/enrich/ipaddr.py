@@ -23,14 +23,15 @@ def truncate_ip(value: str) -> str | None:
 
 
 class AnonymizeIP:
-    """Stores the client address truncated, or whole when the server or the app says so."""
+    """Stores the client address truncated, or whole when the server or the app says so; none at all
+    for a hit kept anonymously under Do-Not-Track / Global Privacy Control."""
 
     def __init__(self, store_full_ip: bool = False) -> None:
         self.store_full_ip = store_full_ip
 
     def __call__(self, hit: Hit, ctx: Context, app: App) -> str | None:
         full = app.store_full_ip if app.store_full_ip is not None else self.store_full_ip
-        if not ctx.ip:
+        if not ctx.ip or hit.identity == "none":  # no address kept for a Do-Not-Track hit
             hit.ip = None
         elif full:
             hit.ip = ctx.ip if truncate_ip(ctx.ip) is not None else None

@@ -45,6 +45,13 @@ class SessionTracker:
             self._last_seen = dict(newest)
         self._next_prune = now + 60_000
 
+    def current(self, key: str, now: int) -> str | None:
+        """The live session id of a visitor known by ``key``, without touching it (None: none)."""
+        entry = self._sessions.get(key)
+        if entry is None or now - entry[1] > self.timeout_ms:
+            return None
+        return entry[0]
+
     def session_for(self, key: str, now: int) -> str:
         """A session id for a visitor known only by ``key`` (a hash, a client id): the same id while
         hits keep coming less than the timeout apart, a new one after a quiet period."""

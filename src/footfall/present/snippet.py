@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from footfall.model import App
 
 PIXEL_SNIPPET = (
@@ -14,11 +16,36 @@ PIXEL_SNIPPET = (
     '<noscript><img src="{base}/p.gif?app={app}" alt="" width="1" height="1"></noscript>'
 )
 
+NOSCRIPT = '<noscript><img src="{base}/p.gif?app={app}" alt="" width="1" height="1"></noscript>'
+
 
 def pixel_snippet(app: App, base_url: str) -> str:
+    """The classic image-beacon snippet (no tracker script; works with any page that runs JS)."""
     return PIXEL_SNIPPET.format(app=app.id, base=base_url.rstrip("/"))
+
+
+def script_attributes(app: App) -> str:
+    """The data- attributes the app's settings call for, beyond data-app.
+
+    First-party identity needs the tracker to keep and send the ids; an app that drops DNT/GPC hits
+    is better served by a tracker that does not send them at all."""
+    attrs = ""
+    if app.identity == "first-party":
+        attrs += ' data-identity="first-party"'
+    if app.respect_dnt and app.dnt_action == "drop":
+        attrs += " data-respect-dnt"
+    return attrs
+
+
+def script_snippet(app: App, base_url: str) -> str:
+    """The tracker script tag plus the image fallback for visitors without JavaScript."""
+    base = escape(base_url.rstrip("/"))
+    return (
+        f'<script defer data-app="{app.id}"{script_attributes(app)} src="{base}/footfall.js">'
+        "</script>\n" + NOSCRIPT.format(app=app.id, base=base)
+    )
 
 
 def snippet(app: App, base_url: str) -> str:
     """What to paste into every page of the site."""
-    return pixel_snippet(app, base_url)
+    return script_snippet(app, base_url)

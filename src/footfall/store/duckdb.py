@@ -92,6 +92,10 @@ class DuckDBStore:
             "CREATE TABLE IF NOT EXISTS api_keys (id VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL,"
             " app_id VARCHAR, name VARCHAR NOT NULL, created BIGINT NOT NULL, revoked BIGINT)"
         )
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS salts ("
+            " day INTEGER PRIMARY KEY, salt BLOB NOT NULL, created BIGINT NOT NULL)"
+        )
 
     def ping(self) -> bool:
         try:
@@ -144,6 +148,25 @@ class DuckDBStore:
                     [app_id, before_ms],
                 ).fetchall()
         return len(row)
+
+    def existing_hit_ids(
+        self, app_id: str, hit_ids: Sequence[str], since_ms: int, until_ms: int
+    ) -> set[str]:
+        if not hit_ids:
+            return set()
+        ids = pa.table({"hit_id": pa.array(list(hit_ids), type=pa.string())})
+        cur = self._cursor()
+        cur.register("_footfall_ids", ids)
+        try:
+            rows = cur.execute(
+                "SELECT e.hit_id FROM events e SEMI JOIN _footfall_ids i ON e.hit_id = i.hit_id"
+                " WHERE e.app_id = ? AND e.ts BETWEEN make_timestamp(? * 1000)"
+                " AND make_timestamp(? * 1000)",
+                [app_id, since_ms, until_ms],
+            ).fetchall()
+        finally:
+            cur.unregister("_footfall_ids")
+        return {r[0] for r in rows}
 
     # -- apps -------------------------------------------------------------------------------
     @staticmethod
@@ -314,6 +337,31 @@ class DuckDBStore:
             gone = (
                 self._cursor()
                 .execute("DELETE FROM login_sessions WHERE expires <= ? RETURNING 1", [now_ms])
+                .fetchall()
+            )
+        return len(gone)
+
+    # -- salts ------------------------------------------------------------------------------
+    def load_salts(self, since_day: int) -> dict[int, bytes]:
+        rows = (
+            self._cursor()
+            .execute("SELECT day, salt FROM salts WHERE day >= ?", [since_day])
+            .fetchall()
+        )
+        return {int(day): bytes(salt) for day, salt in rows}
+
+    def save_salt(self, day: int, salt: bytes, created: int) -> None:
+        with self._write_lock:
+            self._cursor().execute(
+                "INSERT INTO salts (day, salt, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                [day, salt, created],
+            )
+
+    def delete_salts(self, before_day: int) -> int:
+        with self._write_lock:
+            gone = (
+                self._cursor()
+                .execute("DELETE FROM salts WHERE day < ? RETURNING day", [before_day])
                 .fetchall()
             )
         return len(gone)

@@ -1,0 +1,158 @@
+"""GA4 Measurement Protocol: /mp/collect stores events for the app whose secret came with them;
+/debug/mp/collect explains what is wrong and stores nothing."""
+
+from __future__ import annotations
+
+import urllib.error
+
+import httpx
+import msgspec
+import pytest
+from ga4mp import GtagMP
+
+from footfall.collect.mp import visitor_key
+from footfall.model import App
+from tests.live import LiveServer
+
+
+@pytest.fixture
+def g_app(server: LiveServer) -> App:
+    app = server.create_app("Shop", "https://shop.example")
+    app = msgspec.structs.replace(app, aliases=["G-SHOP123"])
+    server.runtime.apps.save(app)
+    return app
+
+
+def ga4(server: LiveServer, app: App, secret: str | None = None) -> GtagMP:
+    """The ga4mp library from PyPI, aimed at footfall instead of Google."""
+    client = GtagMP(
+        api_secret=secret or app.api_secret, measurement_id="G-SHOP123", client_id="1234.5678"
+    )
+    client._base_domain = server.url + "/mp/collect"
+    client._validation_domain = server.url + "/debug/mp/collect"
+    return client
+
+
+def test_a_published_ga4_client_sends_pageviews_and_events(server: LiveServer, g_app: App) -> None:
+    client = ga4(server, g_app)
+    client.send(
+        [
+            {
+                "name": "page_view",
+                "params": {
+                    "page_location": "https://shop.example/cart?step=2",
+                    "page_title": "Cart",
+                    "page_referrer": "https://search.example/",
+                },
+            },
+            {
+                "name": "add_to_cart",
+                "params": {"currency": "EUR", "value": 9.5, "campaign": "winter", "source": "mail"},
+            },
+        ]
+    )
+    rows = server.rows(
+        "SELECT event, channel, path, title, referrer, props, utm_campaign, utm_source, identity,"
+        " visitor_id FROM events ORDER BY event"
+    )
+    vid = visitor_key(g_app, "1234.5678")
+    assert rows == [
+        ("add_to_cart", "mp", None, None, None, {"currency": "EUR", "value": "9.5"}, "winter",
+         "mail", "client-id", vid),
+        ("pageview", "mp", "/cart", "Cart", "https://search.example/", None, None, None,
+         "client-id", vid),
+    ]  # fmt: skip
+    assert server.rows("SELECT count(DISTINCT session_id) FROM events") == [(1,)]
+
+
+def test_more_than_25_events_are_sent_in_batches_by_the_client(
+    server: LiveServer, g_app: App
+) -> None:
+    events = [{"name": "tick", "params": {"n": i}} for i in range(30)]
+    ga4(server, g_app).send(events)  # the library splits them 25 + 5
+    assert server.rows("SELECT count(*), count(DISTINCT props['n']) FROM events") == [(30, 30)]
+
+
+def test_wrong_or_missing_api_secret_is_refused(
+    server: LiveServer, g_app: App, http: httpx.Client
+) -> None:
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        ga4(server, g_app, secret="not-the-secret").send([{"name": "x", "params": {}}])
+    assert refused.value.code == 403
+    resp = http.post(
+        "/mp/collect?measurement_id=G-SHOP123", json={"client_id": "1", "events": [{"name": "x"}]}
+    )
+    assert resp.status_code == 403
+    assert resp.json()["error"].startswith("api_secret:")
+    assert server.count() == 0
+
+
+def test_timestamp_ip_and_user_agent(server: LiveServer, g_app: App, http: httpx.Client) -> None:
+    hour_ago = server.clock.now_ms() - 3_600_000
+    body = {
+        "client_id": "c",
+        "timestamp_micros": hour_ago * 1000,
+        "ip_override": "198.51.100.23",
+        "user_agent": "Shop backend/2.0",
+        "events": [{"name": "purchase", "params": {"transaction_id": "T1"}}],
+    }
+    resp = http.post(
+        f"/mp/collect?measurement_id={g_app.id}&api_secret={g_app.api_secret}", json=body
+    )
+    assert resp.status_code == 204
+    assert server.rows("SELECT epoch_ms(ts), ip, user_agent FROM events") == [
+        (hour_ago, "198.51.100.0", "Shop backend/2.0")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({"events": [{"name": "x"}]}, "client_id", "VALUE_REQUIRED"),
+        ({"client_id": "1", "events": []}, "events", "VALUE_REQUIRED"),
+        ({"client_id": "1", "events": [{"name": "x"}] * 26}, "events", "EXCEEDED_MAX_ENTITIES"),
+        ({"client_id": "1", "events": [{"name": "9lives"}]}, "events[0].name", "NAME_INVALID"),
+        ({"client_id": "1", "events": [{"name": "ga_thing"}]}, "events[0].name", "NAME_RESERVED"),
+        ({"client_id": "1", "events": [{"name": "a", "params": {"b-c": 1}}]}, "events[0].params.b-c", "NAME_INVALID"),
+        ({"client_id": "1", "events": [{"name": "a", "params": {"b": [1]}}]}, "events[0].params.b", "VALUE_INVALID"),
+        ({"client_id": "1", "timestamp_micros": 1, "events": [{"name": "a"}]}, "timestamp_micros", "VALUE_OUT_OF_BOUNDS"),
+    ],
+)  # fmt: skip
+def test_debug_endpoint_explains_and_collect_refuses(
+    server: LiveServer,
+    g_app: App,
+    http: httpx.Client,
+    body: dict[str, object],
+    field: str,
+    code: str,
+) -> None:
+    query = f"?measurement_id=G-SHOP123&api_secret={g_app.api_secret}"
+    debug = http.post("/debug/mp/collect" + query, json=body)
+    assert debug.status_code == 200
+    messages = debug.json()["validationMessages"]
+    assert messages and messages[0]["fieldPath"] == field and messages[0]["validationCode"] == code
+    refused = http.post("/mp/collect" + query, json=body)
+    assert refused.status_code == 400 and refused.json()["error"].startswith(field)
+    assert server.count() == 0
+
+
+def test_debug_endpoint_with_a_valid_payload_is_empty_and_stores_nothing(
+    server: LiveServer, g_app: App
+) -> None:
+    ga4(server, g_app).send(
+        [{"name": "page_view", "params": {"page_path": "/x"}}], validation_hit=True
+    )
+    resp = httpx.post(
+        f"{server.url}/debug/mp/collect?measurement_id=G-SHOP123&api_secret={g_app.api_secret}",
+        json={"client_id": "1", "events": [{"name": "page_view", "params": {"page_path": "/x"}}]},
+    )
+    assert resp.json() == {"validationMessages": []}
+    assert server.count() == 0
+
+
+def test_not_json_and_too_large(server: LiveServer, g_app: App, http: httpx.Client) -> None:
+    query = f"?measurement_id=G-SHOP123&api_secret={g_app.api_secret}"
+    bad = http.post("/mp/collect" + query, content=b"{nope")
+    assert bad.status_code == 400 and "not JSON" in bad.json()["error"]
+    big = http.post("/mp/collect" + query, content=b"x" * 200_000)
+    assert big.status_code == 413

@@ -1,0 +1,138 @@
+"""GET /footfall.js: the served tracker — type, caching, versioned URLs, gzip, size budget, build sync."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from footfall.collect.script import BUDGET_GZIP_BYTES, TrackerScript, load_tracker
+
+ROOT = Path(__file__).resolve().parents[2]
+TRACKER = ROOT / "tracker"
+BUILT = ROOT / "src" / "footfall" / "static" / "footfall.js"
+
+
+@pytest.fixture
+def script() -> TrackerScript:
+    return TrackerScript(load_tracker())
+
+
+def get(http: httpx.Client, path: str, **headers: str) -> httpx.Response:
+    # identity unless a test asks for gzip, so bodies compare byte for byte
+    return http.get(path, headers={"Accept-Encoding": "identity", **headers})
+
+
+def test_serves_the_built_script_as_javascript(http: httpx.Client) -> None:
+    resp = get(http, "/footfall.js")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"] == "application/javascript; charset=utf-8"
+    assert resp.content == BUILT.read_bytes()
+    assert resp.headers["content-length"] == str(len(resp.content))
+    assert resp.headers["access-control-allow-origin"] == "*"
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    assert "content-encoding" not in resp.headers
+
+
+def test_plain_url_is_cached_a_day_then_revalidated(http: httpx.Client) -> None:
+    resp = get(http, "/footfall.js")
+    assert resp.headers["cache-control"] == "public, max-age=86400, must-revalidate"
+    digest = hashlib.sha256(resp.content).hexdigest()
+    assert resp.headers["etag"] == f'"{digest[:32]}"'
+
+    again = get(http, "/footfall.js", **{"If-None-Match": resp.headers["etag"]})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == resp.headers["etag"]
+    assert again.headers["cache-control"] == resp.headers["cache-control"]
+
+
+@pytest.mark.parametrize(
+    "if_none_match",
+    ['"0123"', 'W/"0123"', '"0123", "4567"'],
+)
+def test_a_stale_etag_gets_the_full_script(http: httpx.Client, if_none_match: str) -> None:
+    resp = get(http, "/footfall.js", **{"If-None-Match": if_none_match})
+    assert resp.status_code == 200
+    assert resp.content == BUILT.read_bytes()
+
+
+def test_weak_and_listed_etags_match(http: httpx.Client) -> None:
+    etag = get(http, "/footfall.js").headers["etag"]
+    assert get(http, "/footfall.js", **{"If-None-Match": f'"x", W/{etag}'}).status_code == 304
+    assert get(http, "/footfall.js", **{"If-None-Match": "*"}).status_code == 304
+
+
+def test_versioned_urls_are_immutable(http: httpx.Client, script: TrackerScript) -> None:
+    for path in (f"/footfall.js?v={script.version}", script.path):
+        resp = get(http, path)
+        assert resp.status_code == 200, path
+        assert resp.content == BUILT.read_bytes()
+        assert resp.headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
+def test_a_stale_version_gets_the_current_script_with_the_short_policy(
+    http: httpx.Client,
+) -> None:
+    for path in ("/footfall.js?v=000000000000", "/footfall.000000000000.js"):
+        resp = get(http, path)
+        assert resp.status_code == 200, path
+        assert resp.content == BUILT.read_bytes()
+        assert resp.headers["cache-control"] == "public, max-age=86400, must-revalidate"
+
+
+def test_gzip_when_accepted(http: httpx.Client) -> None:
+    resp = http.get("/footfall.js", headers={"Accept-Encoding": "gzip, br"})
+    assert resp.headers["content-encoding"] == "gzip"
+    assert resp.headers["vary"] == "Accept-Encoding"
+    assert resp.content == BUILT.read_bytes()  # httpx decodes
+    refused = http.get("/footfall.js", headers={"Accept-Encoding": "gzip;q=0, br"})
+    assert "content-encoding" not in refused.headers
+
+
+def test_served_script_is_within_the_size_budget(http: httpx.Client) -> None:
+    with http.stream("GET", "/footfall.js", headers={"Accept-Encoding": "gzip"}) as resp:
+        wire = b"".join(resp.iter_raw())
+    assert len(wire) == int(resp.headers["content-length"])
+    assert gzip.decompress(wire) == BUILT.read_bytes()
+    assert len(wire) <= BUDGET_GZIP_BYTES, f"tracker is {len(wire)} B gzipped"
+
+
+def test_head_sends_headers_only(http: httpx.Client) -> None:
+    resp = http.head("/footfall.js", headers={"Accept-Encoding": "identity"})
+    assert resp.status_code == 200
+    assert resp.content == b""
+    assert resp.headers["content-length"] == str(BUILT.stat().st_size)
+
+
+def test_the_built_file_is_the_build_of_the_source(tmp_path: Path) -> None:
+    """Without Node: tracker/build.sha256 (written by `make tracker`) names both files' hashes."""
+    recorded: dict[str, str] = {}
+    for line in (TRACKER / "build.sha256").read_text().splitlines():
+        digest, name = line.split("  ", 1)
+        recorded[name] = digest
+    source = hashlib.sha256((TRACKER / "footfall.src.js").read_bytes()).hexdigest()
+    built = hashlib.sha256(BUILT.read_bytes()).hexdigest()
+    assert recorded["footfall.src.js"] == source, "source changed: run `make tracker`"
+    assert recorded["../src/footfall/static/footfall.js"] == built, (
+        "built file edited by hand: run `make tracker`"
+    )
+
+
+def test_rebuilding_reproduces_the_committed_file(tmp_path: Path) -> None:
+    """With Node and the locked minifier installed (`make tracker` once), rebuild and compare."""
+    node = shutil.which("node")
+    if node is None or not (TRACKER / "node_modules" / "terser").is_dir():
+        pytest.skip(
+            "node or tracker/node_modules missing (run `make tracker`); hash check covers it"
+        )
+    out = tmp_path / "footfall.js"
+    subprocess.run(
+        [node, "build.mjs", "--out", str(out)], cwd=TRACKER, check=True, capture_output=True
+    )
+    assert out.read_bytes() == BUILT.read_bytes(), "built file is stale: run `make tracker`"
