@@ -111,7 +111,7 @@ def test_log_in_add_an_app_send_hits_and_see_them(page: Any, site: LiveServer) -
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/apps/[0-9a-f-]{36}/setup$"))
     app_id = page.url.split("/")[-2]
-    assert f"p.gif?app={app_id}" in page.locator("pre").nth(1).inner_text()
+    assert f"p.gif?app={app_id}" in page.inner_text("#noscript")
     app = site.runtime.apps.get(app_id)
     assert app is not None
     visit(site, app, ["/hello", "/pricing"])

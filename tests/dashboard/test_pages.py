@@ -8,7 +8,7 @@ import httpx
 
 from footfall.clock import FrozenClock
 from footfall.model import App
-from tests.dashboard.helpers import change, csrf, metric, panel, send_pageview, visitor
+from tests.dashboard.helpers import CHROME, change, csrf, metric, panel, send_pageview, visitor
 from tests.live import LiveServer
 
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
@@ -46,11 +46,12 @@ def test_an_owner_adds_an_app_and_gets_its_snippets(
     assert (app.name, app.url) == ("Blog", "https://blog.example")
     assert resp.headers["location"] == f"/apps/{app.id}/setup"
     setup = owner_http.get(resp.headers["location"]).text
-    assert f"{server.url}/p.gif?&#39;+q.join(&#39;&amp;&#39;)" in setup  # the script, as text
+    assert f"data-app=&#34;{app.id}&#34;" in setup and "/footfall.js" in setup  # as text
     assert (
         f"&lt;noscript&gt;&lt;img src=&#34;{server.url}/p.gif?app={app.id}&#34;" in setup
     )  # the pixel line
-    assert f"{server.url}/api/event" in setup and app.id in setup
+    assert f"{server.url}/p.gif?&#39;+q.join(&#39;&amp;&#39;)" in setup  # the classic beacon
+    assert f"{server.url}/api/event" in setup and f"tid={app.id}" in setup
     listing = owner_http.get("/apps").text
     assert f'href="/apps/{app.id}">Blog</a>' in listing
     assert "<strong>0</strong> visitors today" in listing
@@ -116,6 +117,7 @@ def test_stored_strings_are_shown_as_text(
                 "event": HOSTILE,
                 "props": {"plan": "<b>pro</b>"},
             },
+            headers={"User-Agent": CHROME},
         )
         assert resp.status_code in (200, 202, 204), resp.text
     server.flush()

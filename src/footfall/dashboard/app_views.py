@@ -20,7 +20,7 @@ from footfall.dashboard.engine import QueryEngine, QuerySpec
 from footfall.dashboard.site import Dashboard, Problem, first
 from footfall.keys import KeyRing
 from footfall.model import App
-from footfall.present.snippet import snippet
+from footfall.present.snippet import NOSCRIPT, pixel_snippet, snippet
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,9 @@ class AppViews:
             app=app,
             base=base,
             snippet=snippet(app, base),
-            noscript=f'<noscript><img src="{base}/p.gif?app={app.id}" alt="" width="1" height="1"></noscript>',
+            noscript=NOSCRIPT.format(app=app.id, base=base),
+            pixel=pixel_snippet(app, base),
+            tid=app.aliases[0] if app.aliases else app.id,
         )
 
     async def settings_page(self, request: Request) -> Response:
