@@ -19,7 +19,7 @@ def dashboard_routes(rt: Runtime) -> list[BaseRoute]:
     auth, apps, stats = AuthViews(d), AppViews(d, engine), StatsViews(d, engine)
 
     async def home(request: Request) -> Response:
-        return RedirectResponse("/apps" if d.login_of(request) else "/login", 303)
+        return RedirectResponse("/apps" if await d.login_of(request) else "/login", 303)
 
     page = d.page
     return [

@@ -109,18 +109,18 @@ class AppViews:
         )
 
     async def apps_page(self, request: Request) -> Response:
-        login = self.d.require_login(request)
+        login = await self.d.require_login(request)
         apps = [a for a in self.d.rt.apps.all() if login.user.can_read(a.id)]
         rows = await asyncio.gather(*(run_in_threadpool(self._row, a) for a in apps))
         return self.d.render(request, "apps.html", login=login, rows=rows)
 
     async def new_app_page(self, request: Request) -> Response:
-        login = self.d.require_login(request)
+        login = await self.d.require_login(request)
         self.d.require_owner(login)
         return self.d.render(request, "app_new.html", login=login, error="", name="", url="")
 
     async def create_app(self, request: Request) -> Response:
-        login = self.d.require_login(request)
+        login = await self.d.require_login(request)
         self.d.require_owner(login)
         form = await self.d.checked_form(request, login)
         name, url = first(form, "name"), first(form, "url")
@@ -132,14 +132,14 @@ class AppViews:
             )
         return RedirectResponse(f"/apps/{app.id}/setup", 303)
 
-    def _owned_app(self, request: Request) -> tuple[Login, App]:
-        login = self.d.require_login(request)
+    async def _owned_app(self, request: Request) -> tuple[Login, App]:
+        login = await self.d.require_login(request)
         app = self.d.readable_app(login, request.path_params["app_id"])
         self.d.require_owner(login)
         return login, app
 
     async def setup_page(self, request: Request) -> Response:
-        login, app = self._owned_app(request)
+        login, app = await self._owned_app(request)
         base = self._base_url(request)
         return self.d.render(
             request,
@@ -154,10 +154,12 @@ class AppViews:
         )
 
     async def settings_page(self, request: Request) -> Response:
-        login, app = self._owned_app(request)
-        return self._settings(request, login, app, saved=request.query_params.get("saved") == "1")
+        login, app = await self._owned_app(request)
+        return await self._settings(
+            request, login, app, saved=request.query_params.get("saved") == "1"
+        )
 
-    def _settings(
+    async def _settings(
         self,
         request: Request,
         login: Login,
@@ -168,7 +170,8 @@ class AppViews:
         saved: bool = False,
         new_key: str = "",
     ) -> Response:
-        keys = [k for k in KeyRing(self.d.rt.store, self.d.clock).list() if k.app_id == app.id]
+        ring = KeyRing(self.d.rt.store, self.d.clock)
+        keys = [k for k in await self.d.blocking(ring.list) if k.app_id == app.id]
         return self.d.render(
             request,
             "app_settings.html",
@@ -183,18 +186,18 @@ class AppViews:
         )
 
     async def save_settings(self, request: Request) -> Response:
-        login, app = self._owned_app(request)
+        login, app = await self._owned_app(request)
         form = await self.d.checked_form(request, login)
         try:
             changed = settings_from_form(app, form)
             await self.d.blocking(self.d.rt.apps.save, changed)
         except (SettingsError, AppError) as exc:
-            return self._settings(request, login, app, status=400, error=str(exc))
+            return await self._settings(request, login, app, status=400, error=str(exc))
         return RedirectResponse(f"/apps/{app.id}/settings?saved=1", 303)
 
     async def share(self, request: Request) -> Response:
         """action=enable makes a new secret link (replacing any old one); action=revoke removes it."""
-        login, app = self._owned_app(request)
+        login, app = await self._owned_app(request)
         form = await self.d.checked_form(request, login)
         action = first(form, "action")
         if action not in ("enable", "revoke"):
@@ -206,23 +209,24 @@ class AppViews:
     async def api_keys(self, request: Request) -> Response:
         """Stats API keys for this app: action=create shows the new key once (in this response
         only, never in a URL); action=revoke with key_id ends one of this app's keys."""
-        login, app = self._owned_app(request)
+        login, app = await self._owned_app(request)
         form = await self.d.checked_form(request, login)
         ring = KeyRing(self.d.rt.store, self.d.clock)
         action = first(form, "action")
         if action == "create":
             _, secret = await self.d.blocking(ring.create, app.id, first(form, "name").strip())
-            return self._settings(request, login, app, new_key=secret)
+            return await self._settings(request, login, app, new_key=secret)
         if action == "revoke":
             key_id = first(form, "key_id")
-            if not any(k.id == key_id and k.app_id == app.id for k in ring.list()):
+            keys = await self.d.blocking(ring.list)
+            if not any(k.id == key_id and k.app_id == app.id for k in keys):
                 raise Problem(404, "There is no such key for this app.")
             await self.d.blocking(ring.revoke, key_id)
             return RedirectResponse(f"/apps/{app.id}/settings?saved=1#keys", 303)
         raise Problem(400, "Unknown action: choose create or revoke.")
 
     async def new_secret(self, request: Request) -> Response:
-        login, app = self._owned_app(request)
+        login, app = await self._owned_app(request)
         await self.d.checked_form(request, login)
         changed = msgspec.structs.replace(app, api_secret=secrets.token_urlsafe(18))
         await self.d.blocking(self.d.rt.apps.save, changed)

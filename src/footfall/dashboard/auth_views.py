@@ -21,7 +21,7 @@ class AuthViews:
     def _pre_cookie(self, request: Request) -> str:
         return ("__Host-" if self.d.secure(request) else "") + PRE_COOKIE
 
-    def _form(
+    async def _form(
         self, request: Request, *, status: int = 200, error: str = "", email: str = ""
     ) -> Response:
         token = new_token()
@@ -34,7 +34,7 @@ class AuthViews:
             email=email,
             login_token=token,
             next=safe_next(request.query_params.get("next")),
-            no_users=not self.d.accounts.has_users(),
+            no_users=not await self.d.blocking(self.d.accounts.has_users),
         )
         response.set_cookie(
             self._pre_cookie(request),
@@ -48,7 +48,7 @@ class AuthViews:
         return response
 
     async def login_page(self, request: Request) -> Response:
-        return self._form(request)  # also when logged in: logging in again switches user
+        return await self._form(request)  # also when logged in: logging in again switches user
 
     async def login(self, request: Request) -> Response:
         d = self.d
@@ -58,13 +58,13 @@ class AuthViews:
         sent = first(form, "token").encode()
         expected = request.cookies.get(self._pre_cookie(request), "").encode()
         if not expected or not hmac.compare_digest(sent, expected):
-            return self._form(
+            return await self._form(
                 request, status=403, email=email, error="The form expired. Please try again."
             )
         keys = ("ip:" + d.client_ip(request), "account:" + email)
         wait = d.throttle.wait_seconds(*keys)
         if wait:
-            response = self._form(
+            response = await self._form(
                 request,
                 status=429,
                 email=email,
@@ -75,7 +75,9 @@ class AuthViews:
         user = await d.blocking(d.accounts.authenticate, email, first(form, "password"))
         if user is None:
             d.throttle.fail(*keys)
-            return self._form(request, status=401, email=email, error="Wrong email or password.")
+            return await self._form(
+                request, status=401, email=email, error="Wrong email or password."
+            )
         d.throttle.reset(keys[1])
         old = request.cookies.get(d.cookie_name(request), "")
         if old:  # never keep a session id from before the login
@@ -88,7 +90,7 @@ class AuthViews:
 
     async def logout(self, request: Request) -> Response:
         d = self.d
-        login = d.require_login(request)
+        login = await d.require_login(request)
         await d.checked_form(request, login)
         await d.blocking(d.accounts.end_session, request.cookies.get(d.cookie_name(request), ""))
         response = RedirectResponse("/login", 303)

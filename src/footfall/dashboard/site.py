@@ -99,12 +99,15 @@ class Dashboard:
         # __Host- binds the cookie to this exact origin over HTTPS (no Domain, Path=/, Secure)
         return "__Host-footfall" if self.secure(request) else "footfall"
 
-    def login_of(self, request: Request) -> Login | None:
+    async def login_of(self, request: Request) -> Login | None:
         value = request.cookies.get(self.cookie_name(request), "")
-        return self.accounts.resume(value)
+        if not value:
+            return None
+        login: Login | None = await self.blocking(self.accounts.resume, value)
+        return login
 
-    def require_login(self, request: Request) -> Login:
-        login = self.login_of(request)
+    async def require_login(self, request: Request) -> Login:
+        login = await self.login_of(request)
         if login is None:
             raise LoginNeeded()
         return login

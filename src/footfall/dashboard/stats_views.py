@@ -54,7 +54,7 @@ class StatsViews:
         )
 
     async def app_page(self, request: Request) -> Response:
-        login = self.d.require_login(request)
+        login = await self.d.require_login(request)
         app = self.d.readable_app(login, request.path_params["app_id"])
         return await self._page(request, app, base=f"/apps/{app.id}", login=login)
 
@@ -65,7 +65,7 @@ class StatsViews:
         return response
 
     async def realtime(self, request: Request) -> Response:
-        login = self.d.require_login(request)
+        login = await self.d.require_login(request)
         app = self.d.readable_app(login, request.path_params["app_id"])
         count = await self.d.blocking(self.engine.realtime_visitors, app)
         return JSONResponse({"visitors": count})
