@@ -54,8 +54,15 @@ class Accounts:
         self.store = store
         self.clock = clock
         self.hasher = hasher or PasswordHasher()  # Argon2id, argon2-cffi's recommended costs
-        # verified when the email is unknown, so that answer costs what a wrong password costs
-        self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+        self._dummy: str | None = None
+
+    @property
+    def _dummy_hash(self) -> str:
+        """Verified when the email is unknown, so that answer costs what a wrong password costs.
+        Made on first use (same costs as real hashes), keeping server start-up quick."""
+        if self._dummy is None:
+            self._dummy = self.hasher.hash(secrets.token_urlsafe(16))
+        return self._dummy
 
     # -- users -------------------------------------------------------------------------------
     def create_user(

@@ -82,7 +82,6 @@ class Dashboard:
         self.templates.filters["number"] = format_number
         self.templates.filters["duration"] = format_duration
         self.templates.filters["percent"] = lambda v: f"{v:,.0f}" if v < 10_000 else "9,999+"
-        self.templates.filters["urlquote"] = lambda v: quote(str(v), safe="")
 
     # -- request facts -----------------------------------------------------------------------
     def _context(self, request: Request) -> Context:
