@@ -169,3 +169,16 @@ def test_visitors_now_counts_the_last_minutes(
     assert re.search(r'id="realtime" data-realtime="/apps/[^"]+/realtime"[^>]*>2</strong>', html)
     clock.advance(minutes=10)
     assert owner_http.get(f"/apps/{app.id}/realtime").json() == {"visitors": 0}
+
+
+def test_a_row_whose_value_holds_a_semicolon_filters_by_that_value(
+    server: LiveServer, app: App, owner_http: httpx.Client
+) -> None:
+    visits(server, app, ["/a;b"], ["/a"])
+    html = owner_http.get(f"/apps/{app.id}", params={"period": "day"}).text
+    link = re.search(r'<a href="([^"]+)">/a;b</a>', html)
+    assert link
+    filtered = owner_http.get(link.group(1).replace("&amp;", "&"))
+    assert filtered.status_code == 200
+    assert metric(filtered.text, "visitors") == "1"
+    assert panel(filtered.text, "pages") == [("/a;b", "1")]

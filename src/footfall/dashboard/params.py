@@ -24,6 +24,7 @@ PERIODS = (
 )
 PERIOD_NAMES = dict(PERIODS)
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_FILTER = re.compile(r"([a-z_]+:[^=!~\s]+?)(==|!=|!~|~)(.+)", re.S)
 MAX_FILTERS = 10
 
 # what a dimension is called in a filter chip
@@ -50,6 +51,17 @@ LABELS = {
     "event:hostname": "Hostname",
 }
 OPS = {"==": "is", "!=": "is not", "~": "contains", "!~": "does not contain"}
+
+
+def parse_filter(text: str) -> Filter:
+    """One ``f`` parameter: one filter, whose value may hold ";" (a path like /a;b is one value).
+    Anything else a filter can mean is the query layer's syntax (parse_filters checks the name)."""
+    m = _FILTER.fullmatch(text.strip())
+    if not m:
+        raise QueryError("filters", f"cannot read filter {text[:100]!r}; write dimension==value")
+    name, op, value = m.groups()
+    parse_filters(f"{name}{op}x")  # the dimension and operator, by the query layer's rules
+    return Filter(name, op, value)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -85,9 +97,7 @@ class ViewState:
             date = params["date"][0]
             if not _DAY.fullmatch(date):
                 raise QueryError("date", f"not a date (YYYY-MM-DD): {date!r}")
-        filters: list[Filter] = []
-        for text in params.get("f", [])[:MAX_FILTERS]:
-            filters.extend(parse_filters(text))
+        filters = [parse_filter(text) for text in params.get("f", [])[:MAX_FILTERS]]
         tabs = tuple((k, v[0]) for k, v in sorted(params.items()) if k in tab_names and v)
         return cls(period, date, tuple(filters), tabs)
 

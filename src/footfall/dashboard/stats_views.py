@@ -35,7 +35,7 @@ class StatsViews:
             view = ViewState.from_query(parse_qs(request.url.query, max_num_fields=50), TAB_PARAMS)
             data = await load(self.engine, app, view)
         except QueryError as exc:
-            raise Problem(400, f"{exc.param}: {exc}") from None
+            raise Problem(400, f"{exc.param}: {str(exc)[:300]}") from None
         start, end = view.custom_range
         return self.d.render(
             request,
