@@ -6,7 +6,7 @@ DB ?= footfall.duckdb
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck check venv browser-deps bench clean tracker test-browser
+.PHONY: run test lint typecheck check venv browser-deps bench bench-query clean tracker test-browser
 
 $(BIN)/footfall: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -44,6 +44,9 @@ test-browser: venv
 
 bench: venv
 	$(BIN)/python bench/ingest.py
+
+bench-query: venv
+	$(BIN)/python bench/query.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

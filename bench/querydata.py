@@ -274,7 +274,7 @@ def app_tables(shape: Shape, app_ids: list[str], hosts: list[str]) -> Iterator[p
             "bots": [b[0] for b in BOTS],
             "bot_agents": [b[1] for b in BOTS],
         }
-        table = gen.execute(_GENERATE, params).to_arrow_table()
+        table = gen.sql(_GENERATE, params=params).to_arrow_table()
         columns = [
             table.column(f.name).cast(f.type)
             if f.name in table.column_names

@@ -14,15 +14,14 @@ from footfall.model import App
 from footfall.query import QueryEngine, QuerySpec
 from footfall.query.rollup import Rollups
 from footfall.upkeep import Upkeep
+from tests.collect.test_pixel import CHROME
 from tests.live import LiveServer
 from tests.query.dataset import NOW_MS, OTHER_ID, hits, load
 
 
 def test_flushed_hits_reach_the_rollups(server: LiveServer, app: App, http: httpx.Client) -> None:
-    browser = {
-        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
-    }
-    for path in ("/", "/a", "/a"):  # a browser's agent: httpx's own is counted as a bot
+    browser = {"User-Agent": CHROME}  # the default client's agent counts as a bot
+    for path in ("/", "/a", "/a"):
         assert http.get(f"/p.gif?app={app.id}&path={path}", headers=browser).status_code == 200
     server.flush()
     assert server.store.fetch("SELECT tz FROM rollup_state WHERE app_id = ?", [app.id]) == [

@@ -57,7 +57,7 @@ class Runtime:
             app = apps.get(app_id)
             return app.timezone if app else None
 
-        rollups = Rollups(store, timezone_of)
+        rollups = Rollups(store, timezone_of, clock=clock)
         buffer = HitBuffer(
             store,
             flush_size=config.flush_size,

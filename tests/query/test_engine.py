@@ -151,6 +151,38 @@ def test_weekly_and_monthly_buckets(engine: QueryEngine, berlin: App) -> None:
     assert months[-1]["visits"] == 7
 
 
+def test_daylight_saving_days_have_23_and_25_hours(tmp_path: Path) -> None:
+    from footfall.buffer import hits_to_table
+    from footfall.model import Hit
+    from tests.query.dataset import at
+
+    store, berlin, _ = load(tmp_path / "dst.duckdb")
+    try:
+        # 2026-03-29: 02:00 → 03:00 in Berlin; 2026-10-25: 03:00 → 02:00
+        times = ["2026-03-29 01:30", "2026-03-29 03:30", "2026-10-25 01:30", "2026-10-25 23:30"]
+        store.insert_events(
+            hits_to_table(
+                [
+                    Hit(hit_id=t, app_id=berlin.id, ts=at(t), visitor_id=t, session_id=t)
+                    for t in times
+                ]
+            )
+        )
+        engine = QueryEngine(store, FrozenClock(NOW_MS))
+        spring = engine.timeseries(QuerySpec(berlin, "day", "2026-03-29"), ["pageviews"])
+        assert len(spring) == 23
+        assert [r["date"][11:13] for r in spring if r["pageviews"]] == ["01", "03"]
+        autumn = engine.timeseries(QuerySpec(berlin, "day", "2026-10-25"), ["pageviews"])
+        assert len(autumn) == 24  # 02:00 happens twice and is one key
+        assert [r["date"][11:13] for r in autumn if r["pageviews"]] == ["01", "23"]
+        days = engine.timeseries(
+            QuerySpec(berlin, "custom", "2026-03-28,2026-03-30"), ["pageviews"], "date"
+        )
+        assert [r["pageviews"] for r in days] == [0, 2, 0]
+    finally:
+        store.close()
+
+
 def test_breakdown_by_page(engine: QueryEngine, berlin: App) -> None:
     got = engine.breakdown(
         QuerySpec(berlin, "7d", "2026-01-10"), "event:page", ["visitors", "pageviews"]
@@ -228,6 +260,9 @@ def test_breakdown_dimensions(
         ("event:page==/blog/*", 5, 4),
         ("event:page==/docs/*", 0, 0),  # * stops at a slash
         ("event:page==/docs/**", 1, 1),
+        ("event:page==**/two", 2, 2),
+        ("event:page==/blog%/**", 0, 0),  # % and _ are no wildcards
+        ("event:page==/blog_one**", 0, 0),  # unescaped, _ would match /blog/one
         ("event:page==/|/pricing", 4, 3),
         ("event:page!=/", 7, 4),
         ("event:page~blog", 5, 4),

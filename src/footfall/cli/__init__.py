@@ -26,6 +26,7 @@ for command in (
     settings_cmd,
     apps,
     stats,
+    import_log,
     keys,
     export_cmd,
     import_cmd,

@@ -134,6 +134,8 @@ class QueryEngine:
     ) -> list[dict[str, object]]:
         wanted = list(check_metrics(list(metrics)))
         interval = interval or default_interval(q.period)
+        if interval == "date":  # Plausible v1's name for daily buckets
+            interval = "day"
         if interval not in INTERVALS:
             raise QueryError(
                 "interval", f"unknown interval {interval!r}; use one of {', '.join(INTERVALS)}"

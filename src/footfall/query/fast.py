@@ -5,7 +5,7 @@ in the app's current time zone, and metrics/dimensions the rollups hold. Counts 
 visits, bounce rate, visit duration, views per visit) are exact and equal the raw answers; unique
 visitors are HyperLogLog estimates (exact in practice below a few hundred, ~1.6 % standard error for
 the total, ~3.3 % per dimension value). A breakdown sorted by visitors ranks the top
-``max(30, 3 × limit × page)`` values by pageviews (event dimensions) or visits (visit dimensions),
+``max(20, 2 × limit × page)`` values by pageviews (event dimensions) or visits (visit dimensions),
 then orders those by estimated visitors.
 """
 
@@ -34,19 +34,22 @@ def _month_end(day: date) -> date:
     return nxt - timedelta(days=1)
 
 
-def units(first: date, last: date, dirty: set[date], *, weeks: bool = True) -> list[Unit]:
-    """Cover the days first..last with the fewest clean units: whole months, whole weeks, days."""
+def units(
+    first: date, last: date, stale: set[tuple[str, date] | None], *, weeks: bool = True
+) -> list[Unit]:
+    """Cover the days first..last with the fewest usable units: whole months, whole weeks (both
+    unless stale), else days."""
     out: list[Unit] = []
     day = first
     while day <= last:
-        if day.day == 1 and _month_end(day) <= last and not _touches(dirty, day, _month_end(day)):
+        if day.day == 1 and _month_end(day) <= last and ("m", day) not in stale:
             out.append(("m", day))
             day = _month_end(day) + timedelta(days=1)
         elif (
             weeks
             and day.weekday() == 0
             and day + timedelta(days=6) <= last
-            and not _touches(dirty, day, day + timedelta(days=6))
+            and ("w", day) not in stale
         ):
             out.append(("w", day))
             day += timedelta(days=7)
@@ -54,10 +57,6 @@ def units(first: date, last: date, dirty: set[date], *, weeks: bool = True) -> l
             out.append(("d", day))
             day += timedelta(days=1)
     return out
-
-
-def _touches(dirty: set[date], first: date, last: date) -> bool:
-    return any(first <= d <= last for d in dirty)
 
 
 def estimate_sql(p: int) -> str:
@@ -75,6 +74,8 @@ class FastPath:
     def __init__(self, rollups: Rollups) -> None:
         self.r = rollups
         self.store = rollups.store
+        self._meta_key: tuple[object, str] | None = None
+        self._meta: tuple[dict[str, str], set[tuple[str, date] | None]] = ({}, set())
 
     def supports(self, dim: Dim | None, metrics: Sequence[str]) -> bool:
         name = TOTAL if dim is None else dim.name
@@ -88,16 +89,30 @@ class FastPath:
             return False
         return not (sess_m and name not in SESSION_DIMS)
 
+    def meta(self, app_id: str) -> tuple[dict[str, str], set[tuple[str, date] | None]]:
+        """Rollup state and stale units, read once per store write generation (every write in
+        this process goes through ``store.write``, which counts them)."""
+        generation = getattr(self.store, "generation", None)
+        key = (generation, app_id)
+        if generation is None or self._meta_key != key:
+            self._meta = (self.r.state(), self.r.dirty_days(app_id))
+            self._meta_key = key
+        return self._meta
+
     def sessions_ready(self, app_id: str) -> bool:
         """The ``sessions`` table holds every session of the app (time zone does not matter)."""
-        return self.r.enabled and app_id in self.r.state() and None not in self.r.dirty_days(app_id)
+        if not self.r.enabled:
+            return False
+        state, stale = self.meta(app_id)
+        return app_id in state and None not in stale
 
     def usable(
         self, app_id: str, tz: str, w: Window, filters: Sequence[object], bots: bool
     ) -> bool:
         if not self.r.enabled or filters or bots or w.first_day is None:
             return False
-        return self.r.state().get(app_id) == tz and None not in self.r.dirty_days(app_id)
+        state, stale = self.meta(app_id)
+        return state.get(app_id) == tz and None not in stale
 
     # -- pieces -----------------------------------------------------------------------------
     def visitors(
@@ -126,9 +141,11 @@ class FastPath:
             min(days),
             max(days),
         ]
-        if values is not None:
-            sql += " AND list_contains(?, h.value)"
-            params.append(values)
+        if values is not None:  # bound one by one: the scan can use them to skip row groups
+            if not values:
+                return {}
+            sql += f" AND h.value IN ({', '.join('?' for _ in values)})"
+            params.extend(values)
         sql += (
             " GROUP BY 1, 2, 3), e AS (SELECT k, value, count(*) AS nz,"
             " sum(pow(2.0, -rho)) AS s FROM r GROUP BY 1, 2)"
@@ -167,7 +184,7 @@ class FastPath:
     def keyed_units(self, app_id: str, w: Window, interval: str) -> list[tuple[Unit, str]]:
         """Units covering the window, each with the bucket key it belongs to."""
         assert w.first_day is not None and w.last_day is not None
-        dirty = self.r.dirty_days(app_id)
+        dirty = self.meta(app_id)[1]
         if interval == "all":
             return [(u, "") for u in units(w.first_day, w.last_day, dirty)]
         out: list[tuple[Unit, str]] = []
@@ -230,7 +247,7 @@ class FastPath:
         if "visitors" in metrics:
             if sort == "visitors":
                 ranked = sorted(rows, key=lambda v: (-rows[v][proxy], v))
-                values = ranked[: max(30, 3 * want)]
+                values = ranked[: max(20, 2 * want)]
             else:
                 values = sorted(rows, key=lambda v: (-rows[v][sort], v))[:want]
             found = self.visitors(app_id, name, self.keyed_units(app_id, w, "all"), values)

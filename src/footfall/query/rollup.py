@@ -13,8 +13,9 @@ Kept up to date incrementally: :meth:`Rollups.apply` runs after every written ba
   day a batch touched. Exact.
 - ``rollup_hll``: unique-visitor sketches (HyperLogLog registers, one row per set register) per app,
   unit (local day, ISO week, month), dimension and value; merged with ``max``. Estimates.
-- ``rollup_dirty``: days changed since the last compaction (week and month units over them are not
-  used until compaction rebuilds them); ``rollup_state``: the time zone the local days are in.
+- ``rollup_dirty``: what compaction still has to do: days with duplicate rows (``d``), week and
+  month sketches that are stale (``w``, ``m``: not used by queries until rebuilt, which happens once
+  the week or month is over), a whole rebuild (``x``); ``rollup_state``: the time zone of the days.
 
 Bots are left out of every rollup; sessions keep them (``bot`` column) for the raw path.
 """
@@ -29,6 +30,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from footfall.clock import Clock, SystemClock
+from footfall.query.compact import compact_steps
 from footfall.query.periods import Window, as_utc, local_midnight_ms, zone
 from footfall.query.spec import _DIMS, NONE_VALUE
 from footfall.query.sql import SESSION_HORIZON_MS, Builder
@@ -78,7 +81,7 @@ DDL = [
     " value VARCHAR, visits BIGINT, bounces BIGINT, duration DOUBLE, pageviews BIGINT)",
     "CREATE TABLE IF NOT EXISTS rollup_hll (app_id VARCHAR, unit VARCHAR, day DATE, dim VARCHAR,"
     " value VARCHAR, reg SMALLINT, rho TINYINT)",
-    "CREATE TABLE IF NOT EXISTS rollup_dirty (app_id VARCHAR, day DATE)",
+    "CREATE TABLE IF NOT EXISTS rollup_dirty (app_id VARCHAR, unit VARCHAR, day DATE)",
     "CREATE TABLE IF NOT EXISTS rollup_state (app_id VARCHAR PRIMARY KEY, tz VARCHAR)",
 ]
 
@@ -104,10 +107,16 @@ class Rollups:
     """Rollup upkeep for a DuckDB store. ``tz_of(app_id)`` gives an app's time zone."""
 
     def __init__(
-        self, store: Any, tz_of: Callable[[str], str | None], *, create: bool = True
+        self,
+        store: Any,
+        tz_of: Callable[[str], str | None],
+        *,
+        create: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         self.store = store
         self.tz_of = tz_of
+        self.clock = clock or SystemClock()
         self.sql = Builder(store.dialect)
         self.enabled = hasattr(store, "write") and store.dialect == "duckdb"
         if self.enabled and create:
@@ -131,13 +140,18 @@ class Rollups:
             return {}
         return dict(self.store.fetch("SELECT app_id, tz FROM rollup_state"))
 
-    def dirty_days(self, app_id: str) -> set[date]:
-        rows = self.store.fetch("SELECT DISTINCT day FROM rollup_dirty WHERE app_id = ?", [app_id])
-        return {r[0] for r in rows}
+    def dirty_days(self, app_id: str) -> set[tuple[str, date] | None]:
+        """Stale week/month units as (unit, first day); ``None`` when a rebuild is pending."""
+        rows = self.store.fetch(
+            "SELECT DISTINCT unit, day FROM rollup_dirty WHERE app_id = ? AND unit <> 'd'",
+            [app_id],
+        )
+        return {None if unit == "x" else (unit, day) for unit, day in rows}
 
     # -- incremental upkeep -----------------------------------------------------------------
-    def apply(self, batch: pa.Table) -> None:
-        """Fold a written batch of hits into every rollup, app by app, in one transaction each."""
+    def apply(self, batch: pa.Table, *, trusted: bool = False) -> None:
+        """Fold a written batch of hits into every rollup, app by app. ``trusted``: a rebuild's
+        own chunk (no check for hits that predate the rollups)."""
         if not self.enabled or batch.num_rows == 0:
             return
         import pyarrow.compute as pc
@@ -151,18 +165,22 @@ class Rollups:
             first, last = pc.min(ts).as_py(), pc.max(ts).as_py()
             if first is None or last is None:
                 continue
-            self._apply_app(app_id, tz, part, Span(int(first), int(last)))
+            try:
+                self._apply_app(app_id, tz, part, Span(int(first), int(last)), trusted)
+            except Exception:  # never leave the rollups silently short: rebuild from raw
+                self.store.write([("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id])])
+                raise
 
-    def _apply_app(self, app_id: str, tz: str, part: pa.Table, span: Span) -> None:
+    def _apply_app(self, app_id: str, tz: str, part: pa.Table, span: Span, trusted: bool) -> None:
         state = self.state().get(app_id)
         if state is not None and state != tz:
             # local days moved: the rollups of this app are rebuilt whole by compact()
-            self.store.write([("INSERT INTO rollup_dirty VALUES (?, NULL)", [app_id])])
+            self.store.write([("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id])])
             return
-        if state is None:
+        if state is None and not trusted:
             stored = self.store.count_events(app_id)
             if stored > part.num_rows:  # hits from before the rollups: rebuild from raw first
-                self.store.write([("INSERT INTO rollup_dirty VALUES (?, NULL)", [app_id])])
+                self.store.write([("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id])])
                 return
         steps = self.session_steps(app_id, span)
         steps += self.hit_steps(app_id, tz, span)
@@ -278,7 +296,11 @@ class Rollups:
             + " UNION ALL ".join(sketches)
             + ") GROUP BY ALL"
         )
-        dirty = "INSERT INTO rollup_dirty SELECT DISTINCT ?, day FROM _rb_h"
+        dirty = (
+            "INSERT INTO rollup_dirty SELECT DISTINCT ?, unit, day FROM (SELECT 'd' AS unit, day"
+            " FROM _rb_h UNION SELECT 'w', CAST(date_trunc('week', day) AS DATE) FROM _rb_h"
+            " UNION SELECT 'm', CAST(date_trunc('month', day) AS DATE) FROM _rb_h)"
+        )
         return [
             (hits, [*day_params, app_id, horizon]),
             (deltas, [app_id]),
@@ -331,65 +353,18 @@ class Rollups:
             return 0
         done = 0
         apps = self.store.fetch(
-            "SELECT app_id, count(*), count(*) - count(day) FROM rollup_dirty GROUP BY 1"
+            "SELECT app_id, count(*), count(*) FILTER (WHERE unit = 'x') FROM rollup_dirty"
+            " GROUP BY 1"
         )
         state = self.state()
         for app_id, days, rebuild in apps:
             if rebuild or (state.get(app_id) not in (None, self.tz_of(app_id) or "UTC")):
                 self.rebuild(app_id)
             else:
-                self.store.write(self._compact_steps(app_id))
+                today = _local(self.clock.now_ms(), zone(self.tz_of(app_id) or "UTC"))
+                self.store.write(compact_steps(app_id, today))
             done += int(days)
         return done
-
-    def _compact_steps(self, app_id: str) -> list[tuple[str, list[Any]]]:
-        week = "CAST(date_trunc('week', day) AS DATE)"
-        month = "CAST(date_trunc('month', day) AS DATE)"
-        steps: list[tuple[str, list[Any]]] = [
-            (
-                "CREATE OR REPLACE TEMP TABLE _cd AS SELECT DISTINCT day FROM rollup_dirty"
-                " WHERE app_id = ? AND day IS NOT NULL",
-                [app_id],
-            ),
-            (
-                "CREATE OR REPLACE TEMP TABLE _ch AS SELECT app_id, day, dim, value,"
-                " sum(pageviews), sum(events) FROM rollup_hits WHERE app_id = ?"
-                " AND day IN (SELECT day FROM _cd) GROUP BY ALL",
-                [app_id],
-            ),
-            ("DELETE FROM rollup_hits WHERE app_id = ? AND day IN (SELECT day FROM _cd)", [app_id]),
-            ("INSERT INTO rollup_hits SELECT * FROM _ch", []),
-            (
-                "CREATE OR REPLACE TEMP TABLE _cs AS SELECT app_id, unit, day, dim, value, reg,"
-                " max(rho) FROM rollup_hll WHERE app_id = ? AND unit = 'd'"
-                " AND day IN (SELECT day FROM _cd) GROUP BY ALL",
-                [app_id],
-            ),
-            (
-                "DELETE FROM rollup_hll WHERE app_id = ? AND unit = 'd'"
-                " AND day IN (SELECT day FROM _cd)",
-                [app_id],
-            ),
-            ("INSERT INTO rollup_hll SELECT * FROM _cs", []),
-        ]
-        for unit, start in (("w", week), ("m", month)):
-            steps += [
-                (
-                    f"DELETE FROM rollup_hll WHERE app_id = ? AND unit = '{unit}'"
-                    f" AND day IN (SELECT DISTINCT {start} FROM _cd)",
-                    [app_id],
-                ),
-                (
-                    f"INSERT INTO rollup_hll SELECT app_id, '{unit}', {start}, dim, value, reg,"
-                    " max(rho) FROM rollup_hll WHERE app_id = ? AND unit = 'd'"
-                    f" AND {start} IN (SELECT DISTINCT {start} FROM _cd) GROUP BY ALL",
-                    [app_id],
-                ),
-            ]
-        steps.append(
-            ("DELETE FROM rollup_dirty WHERE app_id = ? AND day IN (SELECT day FROM _cd)", [app_id])
-        )
-        return steps
 
     def forget_sessions_before(self, app_id: str, before_ms: int) -> None:
         """Drop session rows that ended before ``before_ms`` (retention): their days are counted
@@ -421,6 +396,9 @@ class Rollups:
         if not self.enabled:
             return 0
         self.forget(app_id)
+        # the state first: batches flushed meanwhile fold in normally (they are newer than `end`)
+        tz = self.tz_of(app_id) or "UTC"
+        self.store.write([("INSERT OR REPLACE INTO rollup_state VALUES (?, ?)", [app_id, tz])])
         bounds = self.store.fetch(
             "SELECT epoch_ms(min(ts)), epoch_ms(max(ts)) FROM events WHERE app_id = ?", [app_id]
         )[0]
@@ -428,13 +406,14 @@ class Rollups:
             return 0
         read = 0
         step = chunk_days * 86_400_000
-        for lo in range(int(bounds[0]), int(bounds[1]) + 1, step):
+        end = int(bounds[1]) + 1
+        for lo in range(int(bounds[0]), end, step):
             part = self.store.fetch_arrow(
                 "SELECT * FROM events WHERE app_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
-                [app_id, as_utc(lo), as_utc(lo + step)],
+                [app_id, as_utc(lo), as_utc(min(lo + step, end))],
             )
             read += part.num_rows
-            self.apply(part)
+            self.apply(part, trusted=True)
         self.compact()
         return read
 

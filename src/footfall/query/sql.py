@@ -39,6 +39,7 @@ class Dialect:
     distinct: str
     seconds_between: str  # {a} - {b} in seconds
     full_match: str  # regular expression matching the whole value
+    like: str  # LIKE with backslash escapes
     contains: str
     prop: str  # custom property {key} of the props map
     text: str  # cast to text
@@ -55,6 +56,7 @@ DIALECTS: dict[str, Dialect] = {
         distinct="count(DISTINCT {x})",
         seconds_between="epoch({a} - {b})",
         full_match="regexp_full_match({x}, {p})",
+        like="{x} LIKE {p} ESCAPE '\\'",
         contains="contains({x}, {p})",
         prop="{m}[{key}]",
         text="CAST({x} AS VARCHAR)",
@@ -75,6 +77,7 @@ DIALECTS: dict[str, Dialect] = {
         distinct="uniqExact({x})",
         seconds_between="dateDiff('second', {b}, {a})",
         full_match="match({x}, concat('^(?:', {p}, ')$'))",
+        like="{x} LIKE {p}",
         contains="position({x}, {p}) > 0",
         prop="{m}[{key}]",
         text="toString({x})",
@@ -170,6 +173,8 @@ class Builder:
                 out.add(" OR ")
             if f.op in ("~", "!~"):
                 out.add(self.d.contains.format(x=expr.text, p="?"), *expr.params, alt)
+            elif "*" in alt and "*" not in alt.replace("**", ""):  # only **: a LIKE pattern
+                out.add(self.d.like.format(x=expr.text, p="?"), *expr.params, like_pattern(alt))
             elif "*" in alt:
                 out.add(
                     self.d.full_match.format(x=expr.text, p="?"), *expr.params, wildcard_regex(alt)
@@ -419,6 +424,12 @@ class Builder:
     def realtime(self, scope: Scope) -> Sql:
         sql = self.with_clause(scope, [], sessions=False)
         return sql.add(" SELECT " + self.hit_aggregates(["visitors"])[0] + " FROM hits")
+
+
+def like_pattern(pattern: str) -> str:
+    """``/blog/**`` → ``/blog/%`` (``%``, ``_`` and ``\\`` in the pattern matched literally)."""
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("**", "%")
 
 
 def split_metrics(metrics: list[str]) -> tuple[list[str], list[str]]:

@@ -56,6 +56,7 @@ class DuckDBStore:
                 ) from None
             raise StoreError(f"cannot open {self.path}: {exc}") from None
         self._local = threading.local()
+        self.generation = 0  # counts write() calls
         self._write_lock = threading.Lock()
         if not read_only:
             self._migrate()
@@ -415,6 +416,7 @@ class DuckDBStore:
         """Run statements in one transaction under the write lock, with Arrow tables visible by
         name; returns each statement's rows. SQL comes from footfall.query, values are bound."""
         with self._write_lock:
+            self.generation += 1  # readers caching derived-table state re-read after any write
             cur = self._cursor()
             for name, table in (tables or {}).items():
                 cur.register(name, table)
