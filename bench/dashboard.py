@@ -44,15 +44,14 @@ def load(db: Path, shape: Shape, fresh: bool) -> None:
     if db.exists() and not fresh:
         store = open_store(str(db))
         try:
-            if (
-                store.count_events() == sum(shape.app_hits())
-                or store.count_events() > 0.95 * shape.hits
-            ):
-                print(f"reusing {db} ({store.count_events():,} hits)")
-                return
+            found = store.count_events()
         finally:
             store.close()
-        db.unlink()
+        if found > 0.95 * shape.hits:
+            print(f"reusing {db} ({found:,} hits)")
+            return
+    for stale in (db, db.with_name(db.name + ".wal")):
+        stale.unlink(missing_ok=True)
     from footfall.apps import AppRegistry
 
     try:
