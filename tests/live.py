@@ -45,7 +45,7 @@ class LiveServer:
 
     def flush(self) -> int:
         """Write buffered hits now (the background timer would do it within a second)."""
-        return self.runtime.buffer.flush()
+        return self.runtime.flush()
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         self.flush()

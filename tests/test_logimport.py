@@ -189,3 +189,26 @@ def test_clear_errors_for_a_missing_file_or_app(db: str, tmp_path: Path) -> None
 def test_bad_timestamps_are_refused(text: bytes) -> None:
     with pytest.raises(BadLine):
         Timestamps()(text)
+
+
+def test_imported_hits_reach_the_rollups(db: str, tmp_path: Path) -> None:
+    from footfall.clock import FrozenClock
+    from footfall.query import QueryEngine, QuerySpec
+
+    log = tmp_path / "access.log"
+    log.write_text(LOG)
+    import_log(db, log)
+    store = DuckDBStore(db)
+    try:
+        app = store.list_apps()[0]
+        clock = FrozenClock(1_795_305_600_000)  # 2026-11-22: the log's day is over
+        fast, raw = QueryEngine(store, clock), QueryEngine(store, clock, use_rollups=False)
+        q = QuerySpec(app, "custom", "2026-11-21,2026-11-21")
+        metrics = ["visitors", "visits", "pageviews"]
+        assert raw.aggregate(q, metrics)["pageviews"]["value"] == 3
+        assert fast.aggregate(q, metrics) == raw.aggregate(q, metrics)
+        assert store.fetch(
+            "SELECT coalesce(sum(pageviews), 0) FROM rollup_hits WHERE dim = ''"
+        ) == [(3,)]
+    finally:
+        store.close()

@@ -68,6 +68,7 @@ class HitBuffer:
         interval: float = 1.0,
         on_flush: Callable[[int], None] | None = None,
         on_batch: Callable[[pa.Table], None] | None = None,
+        on_tick: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.flush_size = flush_size
@@ -75,6 +76,7 @@ class HitBuffer:
         self.interval = interval
         self._on_flush = on_flush
         self._on_batch = on_batch  # sees every written batch, in order (e.g. rollup upkeep)
+        self._on_tick = on_tick  # called by the flusher after each timed flush
         self._rows: list[tuple[object, ...]] = []
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()  # one flush at a time, in order
@@ -146,6 +148,8 @@ class HitBuffer:
             self._wake.clear()
             try:
                 self.flush()
+                if self._on_tick:
+                    self._on_tick()
             except Exception:  # never let the flusher die
                 log.exception("flush failed")
 

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+import pyarrow as pa
+
 from footfall.buffer import hits_to_table
 from footfall.enrich.pipeline import Enricher
 from footfall.model import App, Context, Hit
@@ -142,6 +144,7 @@ class LogImporter:
         is_bot: Callable[[str], bool] = looks_like_bot,
         progress: Callable[[Report], None] | None = None,
         session_minutes: int = 30,
+        on_batch: Callable[[pa.Table], None] | None = None,
     ) -> None:
         self.store = store
         self.app = app
@@ -152,6 +155,7 @@ class LogImporter:
         self.pattern = FORMATS[self.options.format]
         self.is_bot = is_bot
         self.progress = progress
+        self.on_batch = on_batch  # sees every stored batch (the rollups follow imports too)
         self.report = Report()
         self.timestamps = Timestamps()
         self._sessions: dict[str, tuple[str, int]] = {}  # visitor -> (session id, last seen)
@@ -311,8 +315,11 @@ class LogImporter:
         if duplicates:
             self.report.skipped["duplicate"] += duplicates
         if fresh:
-            self.store.insert_events(hits_to_table(fresh))
+            table = hits_to_table(fresh)
+            self.store.insert_events(table)
             self.report.imported += len(fresh)
+            if self.on_batch is not None:
+                self.on_batch(table)
         if self.progress is not None:
             self.progress(self.report)
 

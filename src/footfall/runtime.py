@@ -18,6 +18,7 @@ from footfall.identify.identifier import Identifier
 from footfall.identify.sessions import SessionTracker
 from footfall.ingest import Counters, Ingest
 from footfall.query.engine import QueryEngine
+from footfall.query.feed import RollupFeed
 from footfall.query.rollup import Rollups
 from footfall.settings import Config
 from footfall.store.base import Store, open_store
@@ -38,6 +39,7 @@ class Runtime:
     sessions: SessionTracker
     counters: Counters
     rollups: Rollups
+    feed: RollupFeed
     upkeep: Upkeep
     engine: QueryEngine
     closed: bool = False
@@ -58,12 +60,17 @@ class Runtime:
             return app.timezone if app else None
 
         rollups = Rollups(store, timezone_of, clock=clock)
+        feed = RollupFeed(
+            rollups, clock, max_rows=config.rollup_batch, max_wait_ms=int(config.rollup_wait * 1000)
+        )
+        feed.recover()
         buffer = HitBuffer(
             store,
             flush_size=config.flush_size,
             capacity=config.buffer_capacity,
             interval=config.flush_interval,
-            on_batch=rollups.apply,
+            on_batch=feed.add,
+            on_tick=feed.tick,
         )
         sessions = SessionTracker(clock, timeout_ms=config.session_minutes * 60_000)
         identifier = Identifier(
@@ -98,6 +105,7 @@ class Runtime:
             sessions=sessions,
             counters=counters,
             rollups=rollups,
+            feed=feed,
             upkeep=Upkeep(store, apps, rollups, clock, config.upkeep_interval),
             engine=QueryEngine(store, clock),
         )
@@ -120,6 +128,12 @@ class Runtime:
         self.buffer.start()
         self.upkeep.start()
 
+    def flush(self) -> int:
+        """Write buffered hits and fold waiting batches into the rollups now (tests, imports)."""
+        written = self.buffer.flush()
+        self.feed.fold()
+        return written
+
     def close(self) -> None:
         """Write every buffered hit, then close the store. Safe to call more than once."""
         if self.closed:
@@ -127,5 +141,6 @@ class Runtime:
         self.closed = True
         self.upkeep.close()
         written = self.buffer.close()
+        self.feed.fold()
         log.info("footfall: shut down after writing %d hits", written)
         self.store.close()

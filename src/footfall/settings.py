@@ -68,6 +68,13 @@ SETTINGS: tuple[Setting, ...] = (
         500_000,
         "Most hits held in memory; beyond it hits are refused (buffer-full).",
     ),
+    Setting("rollup_batch", int, 50_000, "Written hits that are folded into the rollups together."),
+    Setting(
+        "rollup_wait",
+        float,
+        10.0,
+        "Longest time in seconds written hits wait to be folded into the rollups.",
+    ),
     Setting("max_body", int, 65_536, "Largest accepted JSON body in bytes (413 beyond)."),
     Setting(
         "upkeep_interval",
@@ -98,6 +105,8 @@ class Config:
     flush_size: int = 5000
     flush_interval: float = 1.0
     buffer_capacity: int = 500_000
+    rollup_batch: int = 50_000
+    rollup_wait: float = 10.0
     max_body: int = 65_536
     upkeep_interval: float = 60.0
     geoip_db: str = ""

@@ -112,7 +112,15 @@ def import_log(
         )
         enricher = Enricher(default_steps(Config(db=db)))
         show = sys.stderr.isatty() if progress is None else progress
-        importer = LogImporter(registry.store, app, enricher, options)
+        from footfall.clock import SystemClock
+        from footfall.query.feed import RollupFeed
+        from footfall.query.rollup import Rollups
+
+        rollups = Rollups(
+            registry.store, lambda app_id: getattr(registry.get(app_id), "timezone", None)
+        )
+        feed = RollupFeed(rollups, SystemClock())
+        importer = LogImporter(registry.store, app, enricher, options, on_batch=feed.add)
         report = importer.report
         started = time.monotonic()
         for path in files:
@@ -132,6 +140,7 @@ def import_log(
                 if stream is not sys.stdin.buffer:
                     stream.close()
             bar.show(report.read, report.bytes_read, final=True)
+        feed.fold()  # the rollups include the imported hits before the command ends
         elapsed = time.monotonic() - started
         for line in report.lines():
             click.echo(line)

@@ -1,0 +1,117 @@
+"""Feeding written batches to the rollups in bigger, rarer steps.
+
+Folding a batch into the rollups costs a dozen SQL statements whatever its size (measured: ~170 ms for
+5,000 hits, ~575 ms for 50,000), so doing it after every one-second buffer flush would cost more CPU
+than collecting the hits. :class:`RollupFeed` keeps the written batches (already safe in the events
+table) and folds them in together once ``max_rows`` hits wait or the oldest has waited ``max_wait_ms``,
+and on shutdown. Rollup answers therefore trail the raw events by at most that wait.
+
+A crash between a flush and the fold must not leave the rollups silently short: before the first
+waiting batch of an app, a row in ``rollup_pending`` says so (with a sequence number), and it is
+deleted once that app's batches are folded in. At start-up, :meth:`recover` turns any row left over
+into a rebuild of that app's rollups from its raw events.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from footfall.clock import Clock
+from footfall.query.rollup import Rollups
+
+log = logging.getLogger("footfall.rollup")
+
+PENDING_DDL = "CREATE TABLE IF NOT EXISTS rollup_pending (app_id VARCHAR, seq BIGINT)"
+
+
+class RollupFeed:
+    def __init__(
+        self, rollups: Rollups, clock: Clock, *, max_rows: int = 50_000, max_wait_ms: int = 10_000
+    ) -> None:
+        self.rollups = rollups
+        self.store = rollups.store
+        self.clock = clock
+        self.max_rows = max_rows
+        self.max_wait_ms = max_wait_ms
+        self._lock = threading.Lock()  # guards the waiting batches
+        self._fold_lock = threading.Lock()  # one fold at a time, in order
+        self._batches: list[pa.Table] = []
+        self._rows = 0
+        self._since = 0
+        self._marked: set[str] = set()
+        self._seq = 0
+        self.folds = 0
+        if self.rollups.enabled:
+            self.store.write([(PENDING_DDL, [])])
+
+    @property
+    def waiting(self) -> int:
+        return self._rows
+
+    def recover(self) -> list[str]:
+        """Apps whose batches were written but never folded in (a crash): mark them for a rebuild."""
+        if not self.rollups.enabled:
+            return []
+        apps = [a for (a,) in self.store.fetch("SELECT DISTINCT app_id FROM rollup_pending")]
+        if apps:
+            log.warning(
+                "rollups of %d app(s) missed hits before a crash; rebuilding them", len(apps)
+            )
+            steps = [("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [a]) for a in apps]
+            self.store.write([*steps, ("DELETE FROM rollup_pending", [])])
+        return apps
+
+    def add(self, batch: pa.Table) -> None:
+        """A batch just written to the events table (the buffer's ``on_batch``)."""
+        if not self.rollups.enabled or batch.num_rows == 0:
+            return
+        apps = {a for a in pc.unique(batch.column("app_id")).to_pylist() if a is not None}
+        with self._lock:
+            unmarked = apps - self._marked
+            if unmarked:
+                self._seq += 1
+                rows = [
+                    ("INSERT INTO rollup_pending VALUES (?, ?)", [a, self._seq]) for a in unmarked
+                ]
+                self.store.write(rows)
+                self._marked |= unmarked
+            if not self._batches:
+                self._since = self.clock.now_ms()
+            self._batches.append(batch)
+            self._rows += batch.num_rows
+            due = self._rows >= self.max_rows
+        if due:
+            self.fold()
+
+    def tick(self) -> None:
+        """Fold in what waits once the oldest batch has waited long enough (the flusher's timer)."""
+        if self._batches and self.clock.now_ms() - self._since >= self.max_wait_ms:
+            self.fold()
+
+    def fold(self) -> int:
+        """Fold every waiting batch into the rollups now; returns the hits folded in."""
+        with self._fold_lock:
+            with self._lock:
+                batches, self._batches, self._rows = self._batches, [], 0
+                marked, self._marked = self._marked, set()
+                seq = self._seq
+            if not batches:
+                return 0
+            table = pa.concat_tables(batches)
+            try:
+                self.rollups.apply(table)
+            except Exception:  # apply() flagged the app for a rebuild from raw events
+                log.exception("folding %d hits into the rollups failed", table.num_rows)
+            if marked:
+                self.store.write(
+                    [
+                        ("DELETE FROM rollup_pending WHERE app_id = ? AND seq <= ?", [a, seq])
+                        for a in marked
+                    ]
+                )
+            self.folds += 1
+            return table.num_rows
