@@ -342,31 +342,6 @@ class DuckDBStore:
             )
         return len(gone)
 
-    # -- salts ------------------------------------------------------------------------------
-    def load_salts(self, since_day: int) -> dict[int, bytes]:
-        rows = (
-            self._cursor()
-            .execute("SELECT day, salt FROM salts WHERE day >= ?", [since_day])
-            .fetchall()
-        )
-        return {int(day): bytes(salt) for day, salt in rows}
-
-    def save_salt(self, day: int, salt: bytes, created: int) -> None:
-        with self._write_lock:
-            self._cursor().execute(
-                "INSERT INTO salts (day, salt, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                [day, salt, created],
-            )
-
-    def delete_salts(self, before_day: int) -> int:
-        with self._write_lock:
-            gone = (
-                self._cursor()
-                .execute("DELETE FROM salts WHERE day < ? RETURNING day", [before_day])
-                .fetchall()
-            )
-        return len(gone)
-
     # -- API keys ---------------------------------------------------------------------------
     def create_api_key(self, key: ApiKey, key_hash: str) -> None:
         with self._write_lock:
@@ -434,6 +409,31 @@ class DuckDBStore:
                 for name in tables or {}:
                     cur.unregister(name)
         return out
+
+    # -- salts ------------------------------------------------------------------------------
+    def load_salts(self, since_day: int) -> dict[int, bytes]:
+        rows = (
+            self._cursor()
+            .execute("SELECT day, salt FROM salts WHERE day >= ?", [since_day])
+            .fetchall()
+        )
+        return {int(day): bytes(salt) for day, salt in rows}
+
+    def save_salt(self, day: int, salt: bytes, created: int) -> None:
+        with self._write_lock:
+            self._cursor().execute(
+                "INSERT INTO salts (day, salt, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                [day, salt, created],
+            )
+
+    def delete_salts(self, before_day: int) -> int:
+        with self._write_lock:
+            gone = (
+                self._cursor()
+                .execute("DELETE FROM salts WHERE day < ? RETURNING day", [before_day])
+                .fetchall()
+            )
+        return len(gone)
 
     # -- reads ------------------------------------------------------------------------------
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
