@@ -153,3 +153,36 @@ def parse_uuid(value: str | None) -> str | None:
         return str(uuid.UUID(value))
     except ValueError:
         return None
+
+
+# -- dashboard accounts (issue 7) ---------------------------------------------------------------
+Role = Literal["owner", "viewer"]
+
+
+class User(msgspec.Struct, kw_only=True):
+    """A person who may log in to the dashboard. Owners see and change everything; viewers only
+    read the apps listed in ``apps``."""
+
+    id: str
+    email: str  # stored lower-case; unique
+    password_hash: str  # Argon2id, PHC string
+    role: Role = "viewer"
+    apps: list[str] = msgspec.field(default_factory=list)  # app ids a viewer may read
+    created: int = 0  # ms since epoch
+
+    def can_read(self, app_id: str) -> bool:
+        return self.role == "owner" or app_id in self.apps
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == "owner"
+
+
+class LoginSession(msgspec.Struct, kw_only=True):
+    """A logged-in browser. The store keeps only a hash of the cookie value (``key``)."""
+
+    key: str  # sha256 hex of the session cookie value
+    user_id: str
+    csrf: str  # synchronizer token for this session's forms
+    created: int  # ms since epoch
+    expires: int  # ms since epoch

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from footfall.collect.endpoints import EventEndpoint, PixelEndpoint
 from footfall.collect.script import tracker_routes
+from footfall.dashboard import dashboard_routes
 from footfall.runtime import Runtime
 
 HOT_PATHS = frozenset({"/p.gif", "/api/event"})
@@ -114,6 +115,7 @@ def create_app(rt: Runtime) -> ASGIApp:
         + tracker_routes()
         + ops_routes(rt)
         + stats_routes(rt)
+        + dashboard_routes(rt)
     )
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = rt

@@ -11,6 +11,7 @@ from footfall.cli.logimport import import_log
 from footfall.cli.server import quickstart, serve, settings_cmd
 from footfall.cli.stats import stats
 from footfall.cli.transfer import export_cmd, import_cmd, rollups
+from footfall.cli.users import users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,5 +31,7 @@ for command in (
     export_cmd,
     import_cmd,
     rollups,
+    users,
+    import_log,
 ):
     main.add_command(command)

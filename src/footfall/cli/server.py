@@ -52,7 +52,8 @@ def quickstart(name: str, site_url: str, **values: Any) -> None:
     apps = runtime.apps.all()
     app = apps[0] if apps else runtime.apps.create(name, site_url)
     base = f"http://{config.host}:{config.port}"
-    click.echo(f"footfall is starting on {base} with {config.db}")
+    first_user(runtime, config.db)
+    click.echo(f"footfall is starting on {base} with {config.db}; dashboard: {base}/apps")
     click.echo(f"app {app.name!r}: {app.id}\nPaste this into your pages:\n")
     click.echo(snippet(app, base))
     click.echo(
@@ -62,6 +63,38 @@ def quickstart(name: str, site_url: str, **values: Any) -> None:
         run(config, runtime)
     except KeyboardInterrupt:
         pass
+
+
+def first_user(runtime: Any, db: str) -> None:
+    """With no dashboard user yet: ask for the first owner on a terminal, else say how to create one.
+    There is never a default password."""
+    import sys
+
+    from footfall.dashboard.accounts import AccountError, Accounts
+
+    accounts = Accounts(runtime.store, runtime.clock)
+    if accounts.has_users():
+        return
+    if not sys.stdin.isatty():
+        click.echo(
+            "No dashboard user yet. Stop the server and create the first owner with:\n"
+            f"  footfall users create you@example.com --db {db}\n"
+        )
+        return
+    click.echo("No dashboard user yet: create the first owner (Ctrl-C to skip).")
+    while True:
+        try:
+            email = click.prompt("Email")
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+            user = accounts.create_user(email, password, role="owner")
+        except AccountError as exc:
+            click.echo(f"  {exc}")
+            continue
+        except click.Abort:
+            click.echo(f"\nSkipped; later: footfall users create you@example.com --db {db}")
+            return
+        click.echo(f"Created owner {user.email}.\n")
+        return
 
 
 @click.command("settings")

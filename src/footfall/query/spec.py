@@ -77,6 +77,7 @@ _DIMS: tuple[Dim, ...] = (
     Dim("event:page", "page", "event", "path"),
     Dim("event:name", "name", "event", "event"),
     Dim("event:hostname", "hostname", "event", "hostname"),
+    Dim("event:title", "title", "event", "title"),  # the dashboard's page titles tab
     Dim("visit:entry_page", "entry_page", "visit", "path"),
     Dim("visit:exit_page", "exit_page", "visit", "path"),
     Dim("visit:source", "source", "visit", "source"),

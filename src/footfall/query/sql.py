@@ -246,8 +246,8 @@ class Builder:
                 out.add(" AND ").extend(self.condition(f, "s"))
             out.add("), ")
         cols = ["visitor_id", "session_id", "event", "ts", "path", "hostname", "bot"]
-        if group is not None and group.column == "props":
-            cols.append("props")
+        if group is not None and group.level == "event" and group.column not in cols:
+            cols.append(group.column)  # props, title (any hit column grouped on)
         out.add("hits AS (SELECT " + ", ".join(f"h.{c}" for c in cols))
         if sessions:
             out.add("".join(f", s.{_visit_column(d)}" for d in needed.values()))

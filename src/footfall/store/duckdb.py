@@ -10,7 +10,7 @@ import duckdb
 import msgspec
 import pyarrow as pa
 
-from footfall.model import ApiKey, App
+from footfall.model import ApiKey, App, LoginSession, User
 from footfall.schema import EVENT_COLUMNS, Column
 from footfall.store.base import StoreBusy, StoreError
 
@@ -88,6 +88,7 @@ class DuckDBStore:
             " id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, url VARCHAR NOT NULL,"
             " created BIGINT NOT NULL, settings VARCHAR NOT NULL)"
         )
+        self._migrate_accounts(cur)
         cur.execute(
             "CREATE TABLE IF NOT EXISTS api_keys (id VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL,"
             " app_id VARCHAR, name VARCHAR NOT NULL, created BIGINT NOT NULL, revoked BIGINT)"
@@ -218,6 +219,128 @@ class DuckDBStore:
             if gone:
                 cur.execute("DELETE FROM events WHERE app_id = ?", [app_id])
         return bool(gone)
+
+    # -- dashboard accounts (issue 7): users and login sessions ------------------------------
+    @staticmethod
+    def _migrate_accounts(cur: duckdb.DuckDBPyConnection) -> None:
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS users ("
+            " id VARCHAR PRIMARY KEY, email VARCHAR NOT NULL UNIQUE, password_hash VARCHAR NOT NULL,"
+            " role VARCHAR NOT NULL, apps VARCHAR NOT NULL, created BIGINT NOT NULL)"
+        )
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS login_sessions ("
+            " key VARCHAR PRIMARY KEY, user_id VARCHAR NOT NULL, csrf VARCHAR NOT NULL,"
+            " created BIGINT NOT NULL, expires BIGINT NOT NULL)"
+        )
+
+    _USER_COLUMNS = "id, email, password_hash, role, apps, created"
+
+    @staticmethod
+    def _user_from_row(row: tuple[Any, ...]) -> User:
+        return User(
+            id=row[0],
+            email=row[1],
+            password_hash=row[2],
+            role=row[3],
+            apps=msgspec.json.decode(row[4]),
+            created=row[5],
+        )
+
+    def create_user(self, user: User) -> None:
+        with self._write_lock:
+            try:
+                self._cursor().execute(
+                    f"INSERT INTO users ({self._USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608
+                    [
+                        user.id,
+                        user.email,
+                        user.password_hash,
+                        user.role,
+                        msgspec.json.encode(user.apps).decode(),
+                        user.created,
+                    ],
+                )
+            except duckdb.ConstraintException:
+                raise StoreError(f"a user with the email {user.email!r} exists already") from None
+
+    def save_user(self, user: User) -> None:
+        with self._write_lock:
+            self._cursor().execute(
+                "UPDATE users SET email = ?, password_hash = ?, role = ?, apps = ? WHERE id = ?",
+                [
+                    user.email,
+                    user.password_hash,
+                    user.role,
+                    msgspec.json.encode(user.apps).decode(),
+                    user.id,
+                ],
+            )
+
+    def get_user(self, user_id: str) -> User | None:
+        row = (
+            self._cursor()
+            .execute(f"SELECT {self._USER_COLUMNS} FROM users WHERE id = ?", [user_id])  # noqa: S608
+            .fetchone()
+        )
+        return self._user_from_row(row) if row else None
+
+    def get_user_by_email(self, email: str) -> User | None:
+        row = (
+            self._cursor()
+            .execute(f"SELECT {self._USER_COLUMNS} FROM users WHERE email = ?", [email])  # noqa: S608
+            .fetchone()
+        )
+        return self._user_from_row(row) if row else None
+
+    def list_users(self) -> list[User]:
+        rows = (
+            self._cursor()
+            .execute(f"SELECT {self._USER_COLUMNS} FROM users ORDER BY created, email")  # noqa: S608
+            .fetchall()
+        )
+        return [self._user_from_row(r) for r in rows]
+
+    def delete_user(self, user_id: str) -> bool:
+        with self._write_lock:
+            cur = self._cursor()
+            gone = cur.execute("DELETE FROM users WHERE id = ? RETURNING id", [user_id]).fetchall()
+            cur.execute("DELETE FROM login_sessions WHERE user_id = ?", [user_id])
+        return bool(gone)
+
+    def create_login_session(self, session: LoginSession) -> None:
+        with self._write_lock:
+            self._cursor().execute(
+                "INSERT INTO login_sessions (key, user_id, csrf, created, expires)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [session.key, session.user_id, session.csrf, session.created, session.expires],
+            )
+
+    def get_login_session(self, key: str) -> LoginSession | None:
+        row = (
+            self._cursor()
+            .execute(
+                "SELECT key, user_id, csrf, created, expires FROM login_sessions WHERE key = ?",
+                [key],
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return LoginSession(key=row[0], user_id=row[1], csrf=row[2], created=row[3], expires=row[4])
+
+    def delete_login_session(self, key: str) -> None:
+        with self._write_lock:
+            self._cursor().execute("DELETE FROM login_sessions WHERE key = ?", [key])
+
+    def delete_expired_login_sessions(self, now_ms: int) -> int:
+        with self._write_lock:
+            gone = (
+                self._cursor()
+                .execute("DELETE FROM login_sessions WHERE expires <= ? RETURNING 1", [now_ms])
+                .fetchall()
+            )
+        return len(gone)
 
     # -- API keys ---------------------------------------------------------------------------
     def create_api_key(self, key: ApiKey, key_hash: str) -> None:

@@ -1,0 +1,228 @@
+"""What the app dashboard shows — headline numbers, the chart and the top-10 panels — and loading it
+from the query layer, with the independent queries run side by side."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from footfall.dashboard.charts import Chart, bar_class, line_chart
+from footfall.dashboard.engine import DIMENSIONS, QueryEngine, prop_keys
+from footfall.dashboard.params import ViewState
+from footfall.model import App
+
+
+@dataclass(frozen=True)
+class Tab:
+    key: str
+    title: str
+    dimension: str
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    key: str
+    title: str
+    tabs: tuple[Tab, ...]
+    bots: bool = False  # counts bots only; rows do not filter (bots are off the main numbers)
+    second: str | None = "pageviews"  # the metric in the third column
+    second_title: str = "Views"
+
+
+PANELS = (
+    PanelSpec(
+        "pages",
+        "Pages",
+        (
+            Tab("top", "Top pages", "event:page"),
+            Tab("title", "Titles", "event:title"),
+            Tab("entry", "Entry pages", "visit:entry_page"),
+            Tab("exit", "Exit pages", "visit:exit_page"),
+        ),
+    ),
+    PanelSpec(
+        "sources",
+        "Sources",
+        (
+            Tab("source", "Sources", "visit:source"),
+            Tab("referrer", "Referrers", "visit:referrer"),
+            Tab("utm_source", "UTM source", "visit:utm_source"),
+            Tab("utm_medium", "UTM medium", "visit:utm_medium"),
+            Tab("utm_campaign", "UTM campaign", "visit:utm_campaign"),
+        ),
+    ),
+    PanelSpec(
+        "locations",
+        "Locations",
+        (
+            Tab("country", "Countries", "visit:country"),
+            Tab("region", "Regions", "visit:region"),
+            Tab("city", "Cities", "visit:city"),
+        ),
+    ),
+    PanelSpec(
+        "devices",
+        "Devices",
+        (
+            Tab("browser", "Browsers", "visit:browser"),
+            Tab("os", "Operating systems", "visit:os"),
+            Tab("device", "Devices", "visit:device"),
+        ),
+    ),
+    PanelSpec(
+        "screens",
+        "Languages & screens",
+        (
+            Tab("language", "Languages", "visit:language"),
+            Tab("screen", "Screen sizes", "visit:screen"),
+            Tab("ratio", "Pixel ratios", "visit:pixel_ratio"),
+        ),
+    ),
+    PanelSpec(
+        "events",
+        "Events",
+        (Tab("name", "Events", "event:name"),),
+        second="events",
+        second_title="Count",
+    ),
+    PanelSpec("bots", "Bots", (Tab("bot", "Bots", "bot:name"),), bots=True, second=None),
+)
+TAB_PARAMS = {p.key for p in PANELS}
+HEADLINE = (
+    ("visitors", "Unique visitors", False),
+    ("visits", "Total visits", False),
+    ("pageviews", "Total pageviews", False),
+    ("views_per_visit", "Views per visit", False),
+    ("bounce_rate", "Bounce rate", True),  # lower is better
+    ("visit_duration", "Visit duration", False),
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    visitors: int
+    second: int | None  # the panel's second metric (pageviews, events)
+    bar: str  # CSS width class
+    filter_url: str | None
+
+
+@dataclass(frozen=True)
+class Panel:
+    key: str
+    title: str
+    tabs: list[tuple[str, str, bool]]  # title, url, active
+    column: str
+    second_title: str | None
+    rows: list[Row]
+
+
+@dataclass(frozen=True)
+class Headline:
+    key: str
+    title: str
+    value: Any
+    change: Any
+    good: bool | None  # whether the change is an improvement (None: no change to show)
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    headline: list[Headline]
+    chart: Chart
+    panels: list[Panel]
+    realtime: int
+
+
+PROP_TAB = "prop:"  # events panel tabs for custom properties: ?events=prop:plan
+
+
+def _tabs(spec: PanelSpec, view: ViewState, keys: list[str] | None = None) -> tuple[Tab, ...]:
+    """Only what the query layer can answer; the events panel adds a tab per property key."""
+    tabs = [t for t in spec.tabs if t.dimension in DIMENSIONS]
+    if spec.key == "events":
+        chosen = view.tab("events", "")
+        wanted = list(keys or [])
+        if chosen.startswith(PROP_TAB) and chosen[len(PROP_TAB) :] not in wanted:
+            wanted.append(chosen[len(PROP_TAB) :])
+        tabs += [Tab(PROP_TAB + k, k, "event:props:" + k) for k in wanted if k]
+    return tuple(tabs)
+
+
+def _label(row: dict[str, object], dimension: str) -> str:
+    key = DIMENSIONS.get(dimension, "")
+    value = row.get(key)
+    if value is None:  # a key the engine named differently: the first non-metric entry
+        value = next((v for k, v in row.items() if k not in ("visitors", "pageviews")), None)
+    return "(none)" if value in (None, "") else str(value)
+
+
+async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
+    spec = view.spec(app)
+    chosen: list[tuple[PanelSpec, Tab]] = []
+    for p in PANELS:
+        tabs = _tabs(p, view)
+        if tabs:
+            key = view.tab(p.key, tabs[0].key)
+            chosen.append((p, next((t for t in tabs if t.key == key), tabs[0])))
+
+    def breakdown(p: PanelSpec, t: Tab) -> Callable[[], list[dict[str, object]]]:
+        q = view.spec(app, include_bots=True) if p.bots else spec
+        metrics = ["visitors", p.second] if p.second else ["visitors"]
+        if t.dimension == "event:name":  # custom events only: pageviews have their own panel
+            return lambda: [
+                r
+                for r in engine.breakdown(q, t.dimension, metrics, limit=11)
+                if r.get("name") != "pageview"
+            ][:10]
+        return lambda: engine.breakdown(q, t.dimension, metrics, limit=10)
+
+    jobs: list[Callable[[], Any]] = [
+        lambda: engine.aggregate(spec, [m for m, _, _ in HEADLINE], compare=True),
+        lambda: engine.timeseries(spec, ["visitors", "pageviews"]),
+        lambda: engine.realtime_visitors(app),
+        lambda: prop_keys(engine, spec),
+        *(breakdown(p, t) for p, t in chosen),
+    ]
+    results = await asyncio.gather(*(run_in_threadpool(job) for job in jobs))
+    totals, series, realtime, keys, *tables = results
+
+    headline = []
+    for key, title, lower_is_better in HEADLINE:
+        entry = totals.get(key, {})
+        change = entry.get("change")
+        good = None if not change else (change < 0) == lower_is_better
+        headline.append(Headline(key, title, entry.get("value"), change, good))
+
+    panels = []
+    for (p, t), rows in zip(chosen, tables, strict=True):
+        top = max((int(r.get("visitors") or 0) for r in rows), default=0)
+        panel_rows = []
+        for r in rows:
+            label = _label(r, t.dimension)
+            visitors = int(r.get("visitors") or 0)
+            second = r.get(p.second) if p.second else None
+            panel_rows.append(
+                Row(
+                    label=label,
+                    visitors=visitors,
+                    second=int(second) if second is not None else None,
+                    bar=bar_class(visitors, top),
+                    filter_url=None if p.bots else view.with_filter(t.dimension, label),
+                )
+            )
+        panels.append(
+            Panel(
+                key=p.key,
+                title=p.title,
+                tabs=[(x.title, view.with_tab(p.key, x.key), x == t) for x in _tabs(p, view, keys)],
+                column=t.title,
+                second_title=p.second_title if p.second else None,
+                rows=panel_rows,
+            )
+        )
+    return DashboardData(headline, line_chart(series), panels, int(realtime))

@@ -1,0 +1,77 @@
+"""Driving the dashboard over real HTTP the way a browser would: forms, cookies, tokens."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+import httpx
+
+from tests.live import LiveServer
+
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+PASSWORD = "correct horse battery staple"
+_HIDDEN = re.compile(r'<input type="hidden" name="(csrf|token)" value="([^"]+)">')
+
+
+def hidden(html: str, name: str) -> str:
+    for found, value in _HIDDEN.findall(html):
+        if found == name:
+            return value
+    raise AssertionError(f"no hidden {name} field in the page")
+
+
+def log_in(http: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
+    page = http.get("/login")
+    return http.post(
+        "/login",
+        data={"token": hidden(page.text, "token"), "email": email, "password": password},
+    )
+
+
+def csrf(http: httpx.Client, path: str = "/apps") -> str:
+    return hidden(http.get(path).text, "csrf")
+
+
+def send_pageview(
+    http: httpx.Client, app_id: str, path: str, *, title: str = "", ua: str = CHROME, **extra: str
+) -> None:
+    fields = {"app": app_id, "path": path, "title": title, **extra}
+    query = "&".join(f"{k}={quote(v, safe='')}" for k, v in fields.items())
+    resp = http.get("/p.gif?" + query, headers={"User-Agent": ua})
+    assert resp.status_code == 200 and "x-footfall-ignored" not in resp.headers, resp.headers
+
+
+def visitor(server: LiveServer) -> httpx.Client:
+    """A separate browser (own cookie jar) sending hits."""
+    return httpx.Client(base_url=server.url, timeout=10)
+
+
+def metric(html: str, key: str) -> str:
+    """The headline value shown for ``key`` (e.g. visitors), as text."""
+    m = re.search(rf'data-metric="{key}">\s*<h2>[^<]*</h2>\s*<p class="value">([^<]*)</p>', html)
+    assert m, f"no headline {key}"
+    return m.group(1)
+
+
+def change(html: str, key: str) -> str | None:
+    m = re.search(
+        rf'data-metric="{key}">\s*<h2>[^<]*</h2>\s*<p class="value">[^<]*</p>\s*'
+        r'<p class="change[^"]*">([^<]*)</p>',
+        html,
+    )
+    return m.group(1) if m else None
+
+
+def panel(html: str, key: str) -> list[tuple[str, str]]:
+    """The (label, visitors) rows of a top-10 panel; labels as HTML source (still escaped)."""
+    m = re.search(rf'data-panel="{key}">(.*?)</section>', html, re.S)
+    assert m, f"no panel {key}"
+    return re.findall(
+        r'<td class="label"><span class="fill w\d+" aria-hidden="true"></span>'
+        r'(?:<a href="[^"]*">|<span>)([^<]*)(?:</a>|</span>)</td>\s*<td class="num">([^<]*)</td>',
+        m.group(1),
+    )

@@ -1,0 +1,232 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright.
+
+One browser and one server for the module; each test gets a fresh browser context (own cookies).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from footfall.clock import FrozenClock
+from footfall.dashboard.accounts import Accounts
+from footfall.model import App
+from tests.dashboard.conftest import CHEAP_ARGON2
+from tests.dashboard.helpers import PASSWORD, send_pageview, visitor
+from tests.live import LiveServer, live_server
+
+CHROMIUM = "/usr/bin/chromium"
+HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason=f"needs Debian's Chromium at {CHROMIUM}"
+    ),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (dev extra)")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    clock = FrozenClock()
+    clock.advance(hours=-1)  # 2025-12-31 23:00 UTC
+    db = tmp_path_factory.mktemp("browser") / "footfall.duckdb"
+    extra = {"password_hasher": CHEAP_ARGON2, "realtime_seconds": 1}
+    with live_server(db, clock=clock, extra=extra) as srv:
+        accounts = Accounts(srv.store, srv.clock, CHEAP_ARGON2)
+        accounts.create_user("owner@example.com", PASSWORD, role="owner")
+        yield srv
+
+
+@pytest.fixture
+def page(browser: Any, site: LiveServer) -> Iterator[Any]:
+    context = browser.new_context(base_url=site.url, viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def log_in(page: Any, email: str = "owner@example.com") -> None:
+    page.goto("/apps")
+    assert "/login" in page.url
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/apps")
+
+
+def visit(site: LiveServer, app: App, paths: list[str], **fields: str) -> None:
+    with visitor(site) as client:
+        for path in paths:
+            send_pageview(client, app.id, path, **fields)
+    site.flush()
+
+
+def rows(page: Any, panel: str) -> list[tuple[str, int]]:
+    cells = page.locator(f"[data-panel={panel}] tbody tr").all()
+    out = []
+    for row in cells:
+        tds = row.locator("td").all_inner_texts()
+        if len(tds) >= 2:
+            out.append((tds[0].strip(), int(tds[1].replace(",", ""))))
+    return out
+
+
+def headline(page: Any, key: str) -> str:
+    return str(page.locator(f"[data-metric={key}] .value").inner_text())
+
+
+def test_log_in_add_an_app_send_hits_and_see_them(page: Any, site: LiveServer) -> None:
+    log_in(page)
+    page.click("text=Add an app")
+    page.fill("input[name=name]", "Browser site")
+    page.fill("input[name=url]", "https://browser.example")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/apps/[0-9a-f-]{36}/setup$"))
+    app_id = page.url.split("/")[-2]
+    assert f"p.gif?app={app_id}" in page.inner_text("#noscript")
+    app = site.runtime.apps.get(app_id)
+    assert app is not None
+    visit(site, app, ["/hello", "/pricing"])
+    visit(site, app, ["/hello"])
+    page.click("text=Dashboard")
+    assert headline(page, "visitors") == "2" and headline(page, "pageviews") == "3"
+    assert rows(page, "pages")[0] == ("/hello", 2)
+    # "visitors now" refreshes itself (every second in this test server)
+    assert page.inner_text("#realtime") == "2"
+    visit(site, app, ["/later"])
+    sync_api.expect(page.locator("#realtime")).to_have_text("3", timeout=5000)
+
+
+@pytest.fixture(scope="module")
+def languages_app(site: LiveServer) -> App:
+    app = site.create_app("Languages", "https://languages.example")
+    visit(site, app, ["/", "/pricing"], language="en-GB")
+    visit(site, app, ["/"], language="en-GB")
+    visit(site, app, ["/docs", "/docs/install"], language="de-DE", screensize="390x844")
+    return app
+
+
+def test_clicking_a_row_filters_every_panel_and_the_url(
+    page: Any, site: LiveServer, languages_app: App
+) -> None:
+    log_in(page)
+    page.goto(f"/apps/{languages_app.id}?period=day")
+    assert headline(page, "visitors") == "3"
+    page.click("[data-panel=screens] a:text-is('de-DE')")
+    page.wait_for_url(re.compile(r"f=visit%3Alanguage%3D%3Dde-DE"))
+    assert page.inner_text(".chip").startswith("Language is de-DE")
+    assert headline(page, "visitors") == "1" and headline(page, "pageviews") == "2"
+    assert sorted(rows(page, "pages")) == [("/docs", 1), ("/docs/install", 1)]
+    assert rows(page, "screens") == [("de-DE", 1)]
+    for panel in page.locator("[data-panel]").all():
+        key = panel.get_attribute("data-panel")
+        assert all(n <= 1 for _, n in rows(page, key)), key  # one visitor left everywhere
+    page.click("[data-panel=screens] a:text-is('Screen sizes')")  # tabs keep the filter
+    assert "f=visit%3Alanguage" in page.url and rows(page, "screens") == [("390x844", 1)]
+    page.click(".chip a")
+    assert "f=" not in page.url and headline(page, "visitors") == "3"
+
+
+def test_a_hostile_title_is_shown_as_text_and_never_runs(page: Any, site: LiveServer) -> None:
+    app = site.create_app("Hostile", "https://hostile.example")
+    visit(site, app, ["/x"], title=HOSTILE)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    log_in(page)
+    page.goto(f"/apps/{app.id}?period=day&pages=title")
+    assert rows(page, "pages") == [(HOSTILE, 1)]
+    page.wait_for_timeout(300)
+    assert dialogs == []
+    assert page.locator("img").count() == 0 and page.locator("main script").count() == 0
+
+
+def test_a_viewer_cannot_change_settings(page: Any, site: LiveServer) -> None:
+    app = site.create_app("Viewer's", "https://viewer.example")
+    Accounts(site.store, site.clock, CHEAP_ARGON2).create_user(
+        "viewer@example.com", PASSWORD, role="viewer", apps=[app.id]
+    )
+    log_in(page, "viewer@example.com")
+    page.click(f"a[href='/apps/{app.id}']")
+    assert page.locator("a:text-is('Settings')").count() == 0
+    response = page.goto(f"/apps/{app.id}/settings")
+    assert response.status == 403 and "Only an owner may change this." in page.inner_text("main")
+
+
+def test_a_public_link_shows_the_data_read_only_until_revoked(
+    page: Any, browser: Any, site: LiveServer
+) -> None:
+    app = site.create_app("Shared", "https://shared.example")
+    visit(site, app, ["/shared-page"])
+    log_in(page)
+    page.goto(f"/apps/{app.id}/settings")
+    page.click("text=Make a public link")
+    link = page.get_attribute("#public-link", "href")
+    assert link and link.startswith("/share/")
+    stranger = browser.new_context(base_url=site.url).new_page()
+    try:
+        stranger.goto(link + "?period=day")
+        assert headline(stranger, "visitors") == "1"
+        assert rows(stranger, "pages") == [("/shared-page", 1)]
+        assert stranger.locator("form[method=post]").count() == 0
+        stranger.click("[data-panel=pages] a:text-is('/shared-page')")  # filters work read-only
+        assert "/share/" in stranger.url and "f=event%3Apage" in stranger.url
+        page.click("text=Revoke the link")
+        response = stranger.goto(link)
+        assert response.status == 404 and "revoked" in stranger.inner_text("main")
+    finally:
+        stranger.context.close()
+
+
+def test_screenshot_of_a_dashboard_with_data(page: Any, site: LiveServer, tmp_path: Path) -> None:
+    """A month of generated traffic, rendered and photographed. With FOOTFALL_SCREENSHOT=1 the picture
+    replaces docs/dashboard.png (the README's); otherwise it goes to a temporary directory."""
+    querydata = pytest.importorskip("bench.querydata")
+    app = site.create_app("footfall.example", "https://footfall.example")
+    shape = querydata.Shape(apps=1, hits=60_000, days=60, end_ms=site.clock.now_ms())
+    for table in querydata.app_tables(shape, [app.id], ["footfall.example"]):
+        site.store.insert_events(table)
+    log_in(page)
+    page.goto(f"/apps/{app.id}?period=30d")
+    assert headline(page, "pageviews") not in ("0", "–")
+    assert len(rows(page, "pages")) == 10 and len(rows(page, "sources")) == 10
+    target = DOCS / "dashboard.png" if os.environ.get("FOOTFALL_SCREENSHOT") else tmp_path / "d.png"
+    page.screenshot(path=str(target), full_page=True)
+    assert target.stat().st_size > 20_000
+
+
+def test_csrf_token_is_required_even_from_the_browser(page: Any, site: LiveServer) -> None:
+    """A logged-in browser's POST without the form's token (what a foreign page would send) fails."""
+    log_in(page)
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    with httpx.Client(base_url=site.url, cookies=cookies) as client:
+        assert client.get("/apps").status_code == 200
+        assert client.post("/apps/new", data={"name": "Forged"}).status_code == 403
+    assert all(a.name != "Forged" for a in site.runtime.apps.all())
