@@ -34,9 +34,7 @@ SETTINGS: tuple[Setting, ...] = (
         "footfall.duckdb",
         "Store location: a DuckDB file path (a backend URL such as NAME://… for registered backends).",
     ),
-    Setting(
-        "store", str, "", "Store backend by name (today: duckdb); empty: chosen from --db."
-    ),
+    Setting("store", str, "", "Store backend by name (today: duckdb); empty: chosen from --db."),
     Setting(
         "server",
         str,

@@ -6,8 +6,7 @@
   (``dnt``); with ``anonymous`` it is kept without visitor or session id and without an address
   (``identity`` = ``none``).
 
-Path globs: ``*`` matches within one path segment, ``**`` across segments, ``?`` one character;
-``/admin/**`` matches ``/admin`` itself and everything below it. Matching is case-sensitive.
+Path globs as in ``footfall.globs``: ``/admin/**`` matches ``/admin`` and everything below it.
 """
 
 from __future__ import annotations
@@ -15,31 +14,10 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from footfall.globs import glob_to_regex
 from footfall.model import App, Context, Hit
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def glob_to_regex(pattern: str) -> str:
-    """A path glob as a regular expression (anchored by the caller)."""
-    out: list[str] = []
-    i = 0
-    if pattern.endswith("/**"):
-        return glob_to_regex(pattern[:-3]) + "(?:/.*)?"
-    while i < len(pattern):
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return "".join(out)
 
 
 def compile_globs(patterns: tuple[str, ...]) -> re.Pattern[str]:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from footfall.globs import glob_to_regex
 from footfall.model import App
 
 FilterOp = Literal["==", "!=", "~", "!~"]
@@ -167,18 +168,4 @@ def parse_filters(text: str | None, param: str = "filters") -> tuple[Filter, ...
     return tuple(out)
 
 
-def wildcard_regex(pattern: str) -> str:
-    """``/blog/**`` → a regular expression: ``**`` matches anything, ``*`` anything but ``/``."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return "".join(out)
+wildcard_regex = glob_to_regex  # the same globs as excluded paths
