@@ -173,3 +173,11 @@ def test_a_registered_alias_names_the_app(server: LiveServer, app: App, http: ht
     assert_gif(resp)
     assert "x-footfall-ignored" not in resp.headers
     assert server.rows("SELECT app_id, path FROM events") == [(app.id, "/via-alias")]
+
+
+def test_a_zero_screen_is_unknown_not_junk(
+    server: LiveServer, app: App, http: httpx.Client
+) -> None:
+    resp = http.get("/p.gif?" + snippet_query(app.id, screensize="0x0"))
+    assert "x-footfall-ignored" not in resp.headers
+    assert server.rows("SELECT screen, path FROM events") == [(None, "/blog/hello world")]

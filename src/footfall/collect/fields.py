@@ -101,7 +101,11 @@ def parse_screen(value: str | None) -> str | None:
     if not m:
         raise FieldError("invalid-screensize")
     w, h = int(m.group(1)), int(m.group(2))
-    if not (0 < w <= 20_000 and 0 < h <= 20_000):
+    if (
+        w == 0 or h == 0
+    ):  # some webviews and privacy-hardened browsers report 0x0: unknown, not junk
+        return None
+    if w > 20_000 or h > 20_000:
         raise FieldError("invalid-screensize")
     return f"{w}x{h}"
 
