@@ -203,3 +203,34 @@ def test_export_endpoint(api: httpx.Client) -> None:
     )
     bad = api.get("/api/v1/export", params={"site_id": APP_ID, "format": "xlsx"})
     assert bad.status_code == 400 and bad.json()["error"].startswith("format:")
+
+
+HOSTILE = [
+    "x'); DROP TABLE events; --",
+    '" OR 1=1 --',
+    "props['a'] || (SELECT 1)",
+    "%' UNION SELECT * FROM api_keys --",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_values_are_data_never_sql(srv: LiveServer, api: httpx.Client, text: str) -> None:
+    rows_before = srv.store.count_events()
+    for params in (
+        {**BASE, "property": f"event:props:{text}"},  # a property key is bound, not spliced
+        {**BASE, "property": "event:page", "filters": f"event:page=={text}"},
+        {**BASE, "property": "event:page", "filters": f"event:page~{text}"},
+        {**BASE, "property": "event:page", "filters": f"event:props:{text}=={text}"},
+    ):
+        r = api.get("/api/v1/stats/breakdown", params=params)
+        assert r.status_code in (200, 400), (params, r.status_code, r.text)
+        if r.status_code == 200:  # nothing matches the text: at most the "(none)" bucket
+            values = [v for row in r.json()["results"] for k, v in row.items() if k != "visitors"]
+            assert set(values) <= {"(none)"}, values
+    bad_property = api.get("/api/v1/stats/breakdown", params={**BASE, "property": text})
+    assert bad_property.status_code == 400 and "property" in bad_property.json()["error"]
+    assert srv.store.count_events() == rows_before
+    assert (
+        api.get("/api/v1/stats/aggregate", params={**BASE, "metrics": "pageviews"}).status_code
+        == 200
+    )

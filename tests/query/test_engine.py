@@ -393,7 +393,16 @@ def test_bad_queries_name_the_parameter(
 
 
 @pytest.mark.parametrize(
-    "text", ["event:page", "visit:nope==x", "event:page==", "page==/x", "event:page=/x"]
+    "text",
+    [
+        "event:page",
+        "visit:nope==x",
+        "event:page==",
+        "page==/x",
+        "event:page=/x",
+        "event:page~a||b",  # an empty alternative would match every page
+        "visit:country==DE|",
+    ],
 )
 def test_bad_filters(text: str) -> None:
     with pytest.raises(QueryError) as err:

@@ -160,8 +160,8 @@ def parse_filters(text: str | None, param: str = "filters") -> tuple[Filter, ...
             raise QueryError(param, f"cannot read filter {part.strip()!r}; write dimension==value")
         name, op, value = m.group(1), m.group(2), m.group(3)
         dimension(name, param)
-        if value == "":
-            raise QueryError(param, f"filter {part.strip()!r} has no value")
+        if value == "" or "" in value.split("|"):  # "a||b" or "a|": "contains ''" matches all
+            raise QueryError(param, f"filter {part.strip()!r} has an empty value")
         out.append(Filter(name, op, value))  # type: ignore[arg-type]
     if len(out) > 20:
         raise QueryError(param, "at most 20 filters")
