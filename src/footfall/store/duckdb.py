@@ -408,7 +408,17 @@ class DuckDBStore:
             finally:
                 for name in tables or {}:
                     cur.unregister(name)
+                self._drop_temp_tables(cur)
         return out
+
+    @staticmethod
+    def _drop_temp_tables(cur: duckdb.DuckDBPyConnection) -> None:
+        """Temporary tables of a write live only for that write: kept, they hold the last rollup
+        fold's working set in memory (~80 MB at 50,000 hits)."""
+        names = cur.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+        for (name,) in names:
+            quoted = '"' + name.replace('"', '""') + '"'  # a name from the catalog, not a request
+            cur.execute(f"DROP TABLE IF EXISTS temp.main.{quoted}")
 
     # -- salts ------------------------------------------------------------------------------
     def load_salts(self, since_day: int) -> dict[int, bytes]:
