@@ -50,16 +50,45 @@ def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> Non
     raise SystemExit(f"server at {url} did not come up")
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (granian runs its workers as child processes)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo.extend(children.get(p, []))
+    return tree
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (robust to other load, unlike requests/s)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process tree so far (robust to other load, unlike requests/s)."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    m = re.search(r"VmHWM:\s+(\d+) kB", status)
-    return int(m.group(1)) / 1024 if m else float("nan")
+    """Peak resident memory of a process tree, in MB (the sum of each process's peak)."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            m = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{p}/status").read_text())
+        except OSError:
+            continue
+        total += int(m.group(1)) if m else 0
+    return total / 1024
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
