@@ -17,7 +17,8 @@ def http_protocol() -> type:
 
     httptools cannot parse targets of 64 KiB or more and uvicorn would answer 400 — yet the pixel must answer
     its GIF even to a megabyte query string. A cut target reaches the endpoint, which ignores it as
-    ``too-large``.
+    ``too-large``. The pixel (``HotPaths.sync_responders``) is answered in place, without an asyncio
+    task or ASGI messages per request: its work is synchronous and its response is a few hundred bytes.
     """
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -26,6 +27,23 @@ def http_protocol() -> type:
             room = URL_KEEP - len(self.url)
             if room > 0:
                 self.url += url[:room]
+
+        def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+            """Answer the pixel in place: no task, no ASGI messages, one socket write."""
+            responders = getattr(app, "sync_responders", None)
+            route = responders.get(cycle.scope["path"]) if responders else None
+            if route is None or cycle.scope["method"] not in route[0]:
+                super()._start_asgi_task(cycle, app)
+                return
+            extra = list(self.server_state.default_headers)
+            if not cycle.keep_alive:
+                extra.append((b"connection", b"close"))
+            cycle.response_started = True
+            cycle.response_complete = True
+            cycle.transport.write(route[1](cycle.scope, extra))
+            if not cycle.keep_alive:
+                cycle.transport.close()
+            cycle.on_response()
 
     return CappedURLProtocol
 

@@ -88,6 +88,13 @@ class HotPaths:
     def __init__(self, app: ASGIApp, fast: dict[str, tuple[ASGIApp, frozenset[str]]]) -> None:
         self.app = app
         self.fast = fast
+        # answered without the ASGI round trip by servers that can (footfall.server's protocol):
+        # path -> (methods, scope -> whole HTTP response given extra headers)
+        self.sync_responders = {
+            path: (methods, endpoint.response_bytes)
+            for path, (endpoint, methods) in fast.items()
+            if isinstance(endpoint, PixelEndpoint)
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -181,3 +181,46 @@ def test_a_zero_screen_is_unknown_not_junk(
     resp = http.get("/p.gif?" + snippet_query(app.id, screensize="0x0"))
     assert "x-footfall-ignored" not in resp.headers
     assert server.rows("SELECT screen, path FROM events") == [(None, "/blog/hello world")]
+
+
+def raw_exchange(port: int, data: bytes) -> bytes:
+    """Send bytes on one plain connection and read until the server closes it."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_pipelined_head_and_closing_requests_on_one_connection(
+    server: LiveServer, app: App
+) -> None:
+    """The pixel is answered in place by footfall's HTTP protocol: keep-alive, pipelining, HEAD and
+    Connection: close behave as HTTP says."""
+    get = f"GET /p.gif?app={app.id}&path=/one HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    head = f"HEAD /p.gif?app={app.id}&path=/two HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    last = f"GET /p.gif?app={app.id}&path=/three HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+    reply = raw_exchange(server.port, get + head + last)  # all three in one write
+    responses = reply.split(b"HTTP/1.1 200 OK\r\n")[1:]
+    assert len(responses) == 3
+    assert responses[0].endswith(TRANSPARENT_GIF)
+    assert b"content-length: 43\r\n" in responses[1] and responses[1].endswith(
+        b"\r\n\r\n"
+    )  # HEAD: no body
+    assert b"connection: close\r\n" in responses[2] and responses[2].endswith(TRANSPARENT_GIF)
+    assert sorted(p for (p,) in server.rows("SELECT path FROM events")) == [
+        "/one",
+        "/three",
+        "/two",
+    ]
+
+
+def test_http_10_gets_its_answer_and_the_connection_closes(server: LiveServer, app: App) -> None:
+    reply = raw_exchange(
+        server.port, f"GET /p.gif?app={app.id}&path=/old HTTP/1.0\r\n\r\n".encode()
+    )
+    assert reply.startswith(b"HTTP/1.1 200 OK\r\n") and reply.endswith(TRANSPARENT_GIF)
+    assert server.rows("SELECT path FROM events") == [("/old",)]

@@ -143,12 +143,22 @@ class PixelEndpoint:
         ctx.client_session = fields.get("sid")
         return self.ingest.process(hit, ctx)
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+    def safe_outcome(self, scope: Scope) -> Outcome:
         try:
-            outcome = self.outcome(scope)
+            return self.outcome(scope)
         except Exception:  # the pixel never breaks a page: a bug here still answers the GIF
             log.exception("pixel hit failed")
-            outcome = self.ingest.ignore("internal-error")
+            return self.ingest.ignore("internal-error")
+
+    def response_bytes(self, scope: Scope, extra_headers: list[tuple[bytes, bytes]]) -> bytes:
+        """The whole HTTP/1.1 response, for servers that can write it at once (see footfall.server)."""
+        headers = NO_CACHE_HEADERS + _cookie_headers(self.safe_outcome(scope)) + extra_headers
+        head = b"".join(b"%s: %s\r\n" % pair for pair in headers)
+        body = b"" if scope.get("method") == "HEAD" else TRANSPARENT_GIF
+        return b"HTTP/1.1 200 OK\r\n" + head + b"\r\n" + body
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        outcome = self.safe_outcome(scope)
         await send(
             {
                 "type": "http.response.start",
