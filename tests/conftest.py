@@ -36,3 +36,17 @@ def app(server: LiveServer) -> App:
 def http(server: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=10) as client:
         yield client
+
+
+@pytest.fixture
+def proxied(db_path: Path, clock: FrozenClock) -> Iterator[LiveServer]:
+    """A server behind a trusted proxy on 127.0.0.1, so tests choose the client address
+    (with ``X-Forwarded-For``)."""
+    with live_server(db_path, clock=clock, trusted_proxies=("127.0.0.1",)) as srv:
+        yield srv
+
+
+@pytest.fixture
+def client(proxied: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=proxied.url, timeout=10) as c:
+        yield c

@@ -66,7 +66,6 @@ class HitBuffer:
         flush_size: int = 5000,
         capacity: int = 500_000,
         interval: float = 1.0,
-        on_flush: Callable[[int], None] | None = None,
         on_batch: Callable[[pa.Table], None] | None = None,
         on_tick: Callable[[], None] | None = None,
     ) -> None:
@@ -74,7 +73,6 @@ class HitBuffer:
         self.flush_size = flush_size
         self.capacity = capacity
         self.interval = interval
-        self._on_flush = on_flush
         self._on_batch = on_batch  # sees every written batch, in order (e.g. rollup upkeep)
         self._on_tick = on_tick  # called by the flusher after each timed flush
         self._rows: list[tuple[object, ...]] = []
@@ -138,8 +136,6 @@ class HitBuffer:
                         log.exception("after-write step failed for %d hits", batch.num_rows)
             self._retry_rows = sum(b.num_rows for b in self._retry)
             self.flushed += written
-        if written and self._on_flush:
-            self._on_flush(written)
         return written
 
     def _run(self) -> None:

@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 import msgspec
 import pytest
 
-from footfall.clock import FrozenClock
 from footfall.model import App
 from tests.enrich.agents import BOTS, BROWSERS
-from tests.live import LiveServer, live_server
+from tests.live import LiveServer
 
 IPHONE = BROWSERS["safari-iphone"][0]
 CHROME = BROWSERS["chrome-windows"][0]
-
-
-@pytest.fixture
-def proxied(db_path: Path, clock: FrozenClock) -> Iterator[LiveServer]:
-    """A server behind a trusted proxy on 127.0.0.1, so tests choose the client address."""
-    with live_server(db_path, clock=clock, trusted_proxies=("127.0.0.1",)) as srv:
-        yield srv
-
-
-@pytest.fixture
-def client(proxied: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=proxied.url, timeout=10) as c:
-        yield c
 
 
 def pixel(client: httpx.Client, app: App, url: str, **headers: str) -> httpx.Response:

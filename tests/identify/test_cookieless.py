@@ -47,18 +47,6 @@ def test_one_salt_per_utc_day_kept_in_the_store(store: DuckDBStore) -> None:
     assert salts.for_day(day + 5)[1] is None
 
 
-@pytest.fixture
-def proxied(db_path: Path, clock: FrozenClock) -> Iterator[LiveServer]:
-    with live_server(db_path, clock=clock, trusted_proxies=("127.0.0.1",)) as srv:
-        yield srv
-
-
-@pytest.fixture
-def client(proxied: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=proxied.url, timeout=10) as c:
-        yield c
-
-
 def cookieless_app(server: LiveServer, name: str = "Site") -> App:
     app = msgspec.structs.replace(server.create_app(name), identity="cookieless")
     server.runtime.apps.save(app)

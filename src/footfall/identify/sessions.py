@@ -27,9 +27,6 @@ class SessionTracker:
         last = self._last_seen.get(key)
         return last is not None and now - last > self.timeout_ms
 
-    def last_seen(self, key: str) -> int | None:
-        return self._last_seen.get(key)
-
     def touch(self, key: str, now: int) -> None:
         with self._lock:
             self._last_seen[key] = now

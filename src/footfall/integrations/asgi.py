@@ -6,10 +6,9 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import quote
 
-from footfall.client import Tracker
 from footfall.integrations.common import (
-    Rules,
     Seen,
+    TrackingMiddleware,
     html_view,
     is_follow_up,
     record,
@@ -30,23 +29,10 @@ def _headers(scope: Scope) -> dict[str, str]:
     return out
 
 
-class FootfallASGI:
+class FootfallASGI(TrackingMiddleware):
     """Wrap an ASGI app: ``FootfallASGI(app, tracker, app_id=..., script_src=..., rules=Rules(...))``."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        tracker: Tracker,
-        *,
-        rules: Rules | None = None,
-        app_id: str | None = None,
-        script_src: str = "",
-    ) -> None:
-        self.app = app
-        self.tracker = tracker
-        self.rules = rules or Rules()
-        self.app_id = app_id or tracker.app
-        self.script_src = script_src
+    app: ASGIApp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -8,6 +8,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from footfall.client import Tracker
@@ -174,3 +175,23 @@ def record(tracker: Tracker, seen: Seen) -> None:
             referrer=seen.referrer or None,
             status=seen.status,
         )
+
+
+class TrackingMiddleware:
+    """What the ASGI and WSGI wrappers share: the wrapped app, the tracker, the rules, and what the
+    HTML view of a negotiated route needs (the app id for ``data-app`` and the tracker's URL)."""
+
+    def __init__(
+        self,
+        app: Any,
+        tracker: Tracker,
+        *,
+        rules: Rules | None = None,
+        app_id: str | None = None,
+        script_src: str = "",
+    ) -> None:
+        self.app = app
+        self.tracker = tracker
+        self.rules = rules or Rules()
+        self.app_id = app_id or tracker.app
+        self.script_src = script_src

@@ -6,10 +6,9 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
-from footfall.client import Tracker
 from footfall.integrations.common import (
-    Rules,
     Seen,
+    TrackingMiddleware,
     html_view,
     is_follow_up,
     record,
@@ -57,26 +56,13 @@ def request_url(environ: dict[str, Any]) -> tuple[str, str, str]:
     return f"{scheme}://{host}{path_qs}", host, path_qs
 
 
-class FootfallWSGI:
+class FootfallWSGI(TrackingMiddleware):
     """Wrap a WSGI app: ``FootfallWSGI(app, tracker, app_id=..., script_src=..., rules=Rules(...))``.
 
     ``script_src`` is the URL of footfall's ``/footfall.js`` for the HTML view of negotiated routes.
     """
 
-    def __init__(
-        self,
-        app: WSGIApp,
-        tracker: Tracker,
-        *,
-        rules: Rules | None = None,
-        app_id: str | None = None,
-        script_src: str = "",
-    ) -> None:
-        self.app = app
-        self.tracker = tracker
-        self.rules = rules or Rules()
-        self.app_id = app_id or tracker.app
-        self.script_src = script_src
+    app: WSGIApp
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         method = environ.get("REQUEST_METHOD", "GET")
