@@ -52,7 +52,8 @@ class Runtime:
         enricher = Enricher(
             default_steps(config)
         )  # first: a bad --geoip-db fails before the store opens
-        store = store or open_store(config.db, config.store or None)
+        options = {"memory_limit": config.db_memory} if config.db_memory else {}
+        store = store or open_store(config.db, config.store or None, **options)
         apps = AppRegistry(store, clock)
 
         def timezone_of(app_id: str) -> str | None:

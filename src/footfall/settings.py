@@ -36,6 +36,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("store", str, "", "Store backend by name (today: duckdb); empty: chosen from --db."),
     Setting(
+        "db_memory",
+        str,
+        "",
+        "DuckDB's memory limit for caches and query working memory, e.g. 256MB or 2GB;"
+        " empty: DuckDB's default (80 % of RAM).",
+    ),
+    Setting(
         "server",
         str,
         "uvicorn",
@@ -93,6 +100,7 @@ class Config:
     port: int = 8000
     db: str = "footfall.duckdb"
     store: str = ""
+    db_memory: str = ""
     server: str = "uvicorn"
     store_full_ip: bool = False
     trusted_proxies: tuple[str, ...] = ()

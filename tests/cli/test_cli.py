@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -100,6 +101,22 @@ def test_stats_prints_the_right_counts(tmp_path: Path) -> None:
     assert top == [("/", "3"), ("/a", "3"), ("/b", "1")]
     week = footfall("stats", "Shop", "--since", "24h", "--db", db).stdout
     assert re.search(r"pageviews\s+6$", week, re.M)  # the hit 48 h ago is outside
+
+
+def test_db_memory_caps_duckdb_and_a_bad_value_is_a_message(tmp_path: Path) -> None:
+    from footfall.runtime import Runtime
+    from footfall.settings import Config
+
+    db = tmp_path / "f.duckdb"
+    runtime = Runtime.build(Config(db=str(db), db_memory="128MB"))
+    try:
+        (limit,) = runtime.store.fetch("SELECT current_setting('memory_limit')")[0]
+        assert limit == "122.0 MiB"  # DuckDB reports 128 MB in binary units
+    finally:
+        runtime.close()
+    env_bad = footfall("serve", "--db", str(db), env={**os.environ, "FOOTFALL_DB_MEMORY": "lots"})
+    assert env_bad.returncode != 0 and "Traceback" not in env_bad.stderr
+    assert "Memory must have a number" in env_bad.stderr
 
 
 def test_every_setting_is_a_flag_and_an_environment_variable() -> None:

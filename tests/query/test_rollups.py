@@ -134,6 +134,45 @@ def test_a_session_continued_in_a_later_batch_is_recounted(tmp_path: Path) -> No
         store.close()
 
 
+def test_an_earlier_hit_arriving_late_moves_its_session_to_new_first_hit_values(
+    tmp_path: Path,
+) -> None:
+    store, berlin, rollups = built(tmp_path / "r.duckdb", 1)
+    try:
+        fast, raw = engines(store)
+        q = QuerySpec(berlin, "day", "2026-01-10")
+        # s5 came from Google; a hit from 09:58 that was delayed says it came from Bing first
+        early = Hit(
+            hit_id="s5-0",
+            app_id=berlin.id,
+            ts=at("2026-01-10 09:58"),
+            visitor_id="v4",
+            session_id="s5",
+            path="/start",
+            source="Bing",
+            browser="Firefox",
+        )
+        batch = hits_to_table([early])
+        store.insert_events(batch)
+        rollups.apply(batch)
+        for dim in ("visit:source", "visit:browser", "visit:entry_page"):
+            assert fast.breakdown(q, dim, ["visits", *SESSION[1:]]) == raw.breakdown(
+                q, dim, ["visits", *SESSION[1:]]
+            ), dim
+        assert {"source": "Bing", "visits": 1} in fast.breakdown(q, "visit:source", ["visits"])
+        assert fast.aggregate(q, SESSION) == raw.aggregate(q, SESSION)
+        rollups.compact()  # the signed rows are merged: one row per value, none left at zero
+        assert fast.aggregate(q, SESSION) == raw.aggregate(q, SESSION)
+        dupes, zeros = store.fetch(
+            "SELECT count(*) - count(DISTINCT (day, dim, value)),"
+            " count(*) FILTER (WHERE visits = 0) FROM rollup_sessions WHERE app_id = ?",
+            [berlin.id],
+        )[0]
+        assert (dupes, zeros) == (0, 0)
+    finally:
+        store.close()
+
+
 def test_queries_the_rollups_cannot_answer_use_raw_hits(tmp_path: Path) -> None:
     store, berlin, _ = built(tmp_path / "r.duckdb", 1)
     try:

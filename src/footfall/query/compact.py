@@ -1,4 +1,4 @@
-"""Rollup compaction: merge the duplicate rows that batch-by-batch upkeep leaves, rebuild finished
+"""Rollup compaction: merge the duplicate (delta) rows that batch-by-batch upkeep leaves, rebuild finished
 week and month sketches. Run by the server's upkeep job through ``Rollups.compact``."""
 
 from __future__ import annotations
@@ -24,6 +24,18 @@ def compact_steps(app_id: str, today: date) -> list[tuple[str, list[Any]]]:
         ),
         ("DELETE FROM rollup_hits WHERE app_id = ? AND day IN (SELECT day FROM _cd)", [app_id]),
         ("INSERT INTO rollup_hits SELECT * FROM _ch ORDER BY dim, day", []),
+        (
+            "CREATE OR REPLACE TEMP TABLE _css AS SELECT app_id, day, dim, value, sum(visits),"
+            " sum(bounces), round(sum(duration), 3), sum(pageviews) FROM rollup_sessions"
+            " WHERE app_id = ? AND day IN (SELECT day FROM _cd) GROUP BY ALL"
+            " HAVING sum(visits) <> 0",  # a value every session has left (counted out)
+            [app_id],
+        ),
+        (
+            "DELETE FROM rollup_sessions WHERE app_id = ? AND day IN (SELECT day FROM _cd)",
+            [app_id],
+        ),
+        ("INSERT INTO rollup_sessions SELECT * FROM _css ORDER BY dim, day", []),
         (
             "CREATE OR REPLACE TEMP TABLE _cs AS SELECT app_id, unit, day, dim, value, reg,"
             " max(rho) FROM rollup_hll WHERE app_id = ? AND unit = 'd'"

@@ -161,8 +161,10 @@ class FastPath:
         cols = (
             "sum(pageviews), sum(events)"
             if table == "rollup_hits"
-            else "sum(visits), sum(bounces), sum(duration), sum(pageviews)"
+            else "sum(visits), sum(bounces), round(sum(duration), 3), sum(pageviews)"
         )
+        # session rows are signed deltas: a value every session has left sums to no visits
+        having = "" if table == "rollup_hits" else " HAVING sum(visits) <> 0"
         names = (
             ["pageviews", "events"]
             if table == "rollup_hits"
@@ -176,7 +178,7 @@ class FastPath:
         }
         rows = self.store.fetch(
             f"SELECT {keys[key]}, value, {cols} FROM {table} WHERE app_id = ? AND dim = ?"
-            " AND day >= ? AND day <= ? GROUP BY 1, 2",
+            " AND day >= ? AND day <= ? GROUP BY 1, 2" + having,
             [app_id, dim, w.first_day, w.last_day],
         )
         return {(k, v): dict(zip(names, vals, strict=True)) for k, v, *vals in rows}
@@ -242,6 +244,8 @@ class FastPath:
         if sess_m or proxy == "visits":
             for (_, v), row in self.counts("rollup_sessions", app_id, name, w, "all").items():
                 sums.setdefault(v, {}).update(row)
+        if not hit_m and "visitors" not in metrics:  # visit metrics only: values with visits
+            sums = {v: row for v, row in sums.items() if row.get("visits")}
         rows = {v: finish(row, [*metrics, proxy]) for v, row in sums.items()}
         want = page * limit
         if "visitors" in metrics:

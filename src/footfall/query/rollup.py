@@ -9,8 +9,8 @@ Kept up to date incrementally: :meth:`Rollups.apply` runs after every written ba
   Exact. Dimensions: the total, event:page (pageviews), event:name, event:hostname and the
   first-hit visit attributes (hits counted under their session's value).
 - ``rollup_sessions``: per app, local start day, dimension and value: visits, bounces, total
-  duration and pageviews of the sessions that started that day; rebuilt from ``sessions`` for every
-  day a batch touched. Exact.
+  duration and pageviews of the sessions that started that day, as signed deltas (a session a
+  batch extends is counted out in its old form and in again in its new one; summed). Exact.
 - ``rollup_hll``: unique-visitor sketches (HyperLogLog registers, one row per set register) per app,
   unit (local day, ISO week, month), dimension and value; merged with ``max``. Estimates.
 - ``rollup_dirty``: what compaction still has to do: days with duplicate rows (``d``), week and
@@ -25,14 +25,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import pyarrow as pa
 
 from footfall.clock import Clock, SystemClock
 from footfall.query.compact import compact_steps
-from footfall.query.periods import Window, as_utc, local_midnight_ms, zone
+from footfall.query.periods import Window, as_utc, zone
 from footfall.query.spec import _DIMS, NONE_VALUE
 from footfall.query.sql import SESSION_HORIZON_MS, Builder
 
@@ -41,6 +41,7 @@ log = logging.getLogger("footfall.rollup")
 P_TOTAL = 12  # HyperLogLog precision for the total: 4096 registers, ~1.6 % standard error
 P_DIM = 10  # for dimension values: 1024 registers, ~3.3 % standard error
 TOTAL = ""  # the dimension name rows for the whole app use
+DELTA_REACH_MS = 2 * 86_400_000  # how far before a batch's session horizon a session may start
 
 # first-hit visit attributes: fixed once a session's first hit is stored, so sketchable per hit
 FIRST_HIT_DIMS = [
@@ -183,21 +184,16 @@ class Rollups:
                 self.store.write([("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id])])
                 return
         steps = self.session_steps(app_id, span)
+        steps += self.session_delta_steps(app_id, tz, span)
         steps += self.hit_steps(app_id, tz, span)
         if state is None:
             steps.append(("INSERT OR REPLACE INTO rollup_state VALUES (?, ?)", [app_id, tz]))
-        steps.append(
-            (
-                "SELECT epoch_ms(min(least(n.started, coalesce(o.started, n.started)))),"
-                " epoch_ms(max(least(n.started, coalesce(o.started, n.started))))"
-                " FROM _rb_s n LEFT JOIN _rb_old o ON o.session_id = n.session_id",
-                [],
-            )
-        )
+        steps.append(("SELECT epoch_ms(min(started)) FROM _rb_old", []))
         result = self.store.write(steps, {"_rb": part})
-        lo, hi = result[-1][0] if result[-1] else (None, None)
-        if lo is not None and hi is not None:
-            self.store.write(self.recount_steps(app_id, tz, int(lo), int(hi)))
+        oldest = result[-1][0][0] if result[-1] else None
+        if oldest is not None and oldest < span.first_ms - SESSION_HORIZON_MS - DELTA_REACH_MS:
+            # a session older than the local-day offsets reach: count its days again from raw
+            self.store.write([("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id])])
 
     def session_steps(self, app_id: str, span: Span) -> list[tuple[str, list[Any]]]:
         """Merge the batch's sessions into ``sessions`` (new ones inserted, old ones extended)."""
@@ -232,8 +228,8 @@ class Rollups:
             f"CASE WHEN {newer} THEN n.{_v(d.short)} ELSE o.{_v(d.short)} END"
             for d in FIRST_HIT_DIMS
         )
-        merge = (
-            "INSERT INTO sessions SELECT ?, n.session_id,"
+        merged = (
+            "INSERT INTO _rb_m SELECT ?, n.session_id,"
             f" CASE WHEN {newer} THEN n.visitor_id ELSE o.visitor_id END,"
             f" hash(CASE WHEN {newer} THEN n.visitor_id ELSE o.visitor_id END),"
             " least(n.started, coalesce(o.started, n.started)),"
@@ -251,8 +247,40 @@ class Rollups:
             (new, []),
             (old, [app_id, horizon]),
             (delete, [app_id, horizon]),
-            (merge, [app_id]),
+            ("CREATE OR REPLACE TEMP TABLE _rb_m AS SELECT * FROM sessions LIMIT 0", []),
+            (merged, [app_id]),
+            ("INSERT INTO sessions SELECT * FROM _rb_m", []),
         ]
+
+    def session_delta_steps(self, app_id: str, tz: str, span: Span) -> list[tuple[str, list[Any]]]:
+        """``rollup_sessions`` deltas of the sessions the batch touched: each merged session
+        counted in, its earlier version (if any) counted out, so a fold costs in proportion to
+        the batch, not to the sessions already stored that day. Compaction merges the rows."""
+        lo = span.first_ms - SESSION_HORIZON_MS - DELTA_REACH_MS
+        day, params = self._local_day("started", tz, lo, span.last_ms)
+        human = "coalesce(bot, '') = ''"
+        signed = (
+            f"CREATE OR REPLACE TEMP TABLE _rb_sd AS SELECT 1 AS sign, {day} AS day, * FROM _rb_m"
+            f" WHERE {human} UNION ALL SELECT -1, {day}, * FROM _rb_old WHERE {human}"
+        )
+        bounce = "sum(sign) FILTER (WHERE s_pageviews = 1 AND s_hits = 1)"
+        rest = "sum(sign * epoch(ended - started)), sum(sign * s_pageviews)"
+        groups = [
+            f"SELECT day, '{TOTAL}' AS dim, '' AS value, sum(sign), {bounce}, {rest}"
+            " FROM _rb_sd GROUP BY 1"
+        ]
+        for d in VISIT_DIMS:
+            groups.append(
+                f"SELECT day, '{d.name}', {_norm(_v(d.short))}, sum(sign), {bounce}, {rest}"
+                " FROM _rb_sd GROUP BY 1, 3"
+            )
+        deltas = (
+            "INSERT INTO rollup_sessions SELECT ?, day, dim, value, visits, coalesce(bounces, 0),"
+            " duration, pageviews FROM (" + " UNION ALL ".join(groups) + ")"
+            " AS g(day, dim, value, visits, bounces, duration, pageviews)"
+        )
+        dirty = "INSERT INTO rollup_dirty SELECT DISTINCT ?, 'd', day FROM _rb_sd"
+        return [(signed, [*params, *params]), (deltas, [app_id]), (dirty, [app_id])]
 
     def hit_steps(self, app_id: str, tz: str, span: Span) -> list[tuple[str, list[Any]]]:
         """Pageview/event deltas and visitor sketches of the batch's (non-bot) hits."""
@@ -306,43 +334,6 @@ class Rollups:
             (deltas, [app_id]),
             (sketch, [app_id]),
             (dirty, [app_id]),
-        ]
-
-    def recount_steps(
-        self, app_id: str, tz: str, first_ms: int, last_ms: int
-    ) -> list[tuple[str, list[Any]]]:
-        """Rebuild ``rollup_sessions`` for the local days from ``first_ms`` to ``last_ms``, from
-        the sessions that started on them."""
-        z = zone(tz)
-        first_day, last_day = _local(first_ms, z), _local(last_ms, z)
-        lo = local_midnight_ms(first_day, z)
-        hi = local_midnight_ms(last_day + timedelta(days=1), z)
-        day, params = self._local_day("started", tz, lo, hi)
-        bounce = "count(*) FILTER (WHERE s_pageviews = 1 AND s_hits = 1)"
-        secs = "sum(epoch(ended - started))"
-        base = (
-            f"CREATE OR REPLACE TEMP TABLE _rb_ss AS SELECT {day} AS day, * FROM sessions"
-            " WHERE app_id = ? AND started >= ? AND started < ? AND coalesce(bot, '') = ''"
-        )
-        groups = [
-            f"SELECT day, '{TOTAL}' AS dim, '' AS value, count(*), {bounce}, {secs},"
-            " sum(s_pageviews) FROM _rb_ss GROUP BY 1"
-        ]
-        for d in VISIT_DIMS:
-            groups.append(
-                f"SELECT day, '{d.name}', {_norm(_v(d.short))}, count(*), {bounce}, {secs},"
-                " sum(s_pageviews) FROM _rb_ss GROUP BY 1, 3"
-            )
-        return [
-            (base, [*params, app_id, as_utc(lo), as_utc(hi)]),
-            (
-                "DELETE FROM rollup_sessions WHERE app_id = ? AND day >= ? AND day <= ?",
-                [app_id, first_day, last_day],
-            ),
-            (
-                "INSERT INTO rollup_sessions SELECT ?, * FROM (" + " UNION ALL ".join(groups) + ")",
-                [app_id],
-            ),
         ]
 
     # -- background upkeep -----------------------------------------------------------------

@@ -40,12 +40,19 @@ class DuckDBStore:
     dialect = "duckdb"
 
     def __init__(
-        self, location: str, *, read_only: bool = False, threads: int | None = None
+        self,
+        location: str,
+        *,
+        read_only: bool = False,
+        threads: int | None = None,
+        memory_limit: str | None = None,
     ) -> None:
         self.path = location.removeprefix("duckdb://")
         config: dict[str, Any] = {}
         if threads:
             config["threads"] = threads
+        if memory_limit:
+            config["memory_limit"] = memory_limit
         try:
             self._con = duckdb.connect(self.path, read_only=read_only, config=config)
         except duckdb.IOException as exc:
@@ -54,6 +61,8 @@ class DuckDBStore:
                     f"{self.path} is in use by another footfall process (DuckDB allows one); "
                     "stop the server first, or use its HTTP API"
                 ) from None
+            raise StoreError(f"cannot open {self.path}: {exc}") from None
+        except duckdb.Error as exc:  # e.g. a memory limit DuckDB cannot read
             raise StoreError(f"cannot open {self.path}: {exc}") from None
         self._local = threading.local()
         self.generation = 0  # counts write() calls
