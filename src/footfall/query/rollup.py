@@ -157,10 +157,12 @@ class Rollups:
             return
         import pyarrow.compute as pc
 
-        for app_id in pc.unique(batch.column("app_id")).to_pylist():
+        apps = pc.unique(batch.column("app_id")).to_pylist()
+        for app_id in apps:
             if app_id is None:
                 continue
-            part = batch.filter(pc.equal(batch.column("app_id"), app_id))
+            # one app (the usual batch): no filtered copy of the whole batch
+            part = batch if apps == [app_id] else batch.filter(pc.equal(batch["app_id"], app_id))
             tz = self.tz_of(app_id) or "UTC"
             ts = part.column("ts").cast(pa.timestamp("ms")).cast(pa.int64())
             first, last = pc.min(ts).as_py(), pc.max(ts).as_py()
