@@ -1,6 +1,6 @@
 """Query benchmark: the dashboard's query set on the largest of 10 apps, three ways, in one run.
 
-    python bench/query.py [--hits 10000000] [--db /tmp/footfall-bench-query.duckdb] [--runs 7] [--reuse]
+    python bench/query.py [--hits 10000000] [--db /tmp/footfall-bench-query.duckdb] [--runs 7] [--reuse] [--db-memory 256MB]
 
 1. Generates the data set (bench/querydata.py: 10 apps, Zipf-like sizes, 30 days) and loads it with the
    bulk loader — Arrow tables in ``ARROW_SCHEMA`` through ``store.insert_events`` — folding each slice
@@ -150,12 +150,16 @@ def main() -> None:
     ap.add_argument("--db", default="/tmp/footfall-bench-query.duckdb")
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--reuse", action="store_true")
+    ap.add_argument("--db-memory", default="", help="DuckDB memory limit (footfall --db-memory)")
     args = ap.parse_args()
     shape = Shape(hits=args.hits)
     path = Path(args.db)
     if args.reuse and path.exists():
-        store = DuckDBStore(str(path))
-        print(f"reusing {path}")
+        store = DuckDBStore(str(path), memory_limit=args.db_memory or None)
+        print(
+            f"reusing {path}"
+            + (f", DuckDB memory limit {args.db_memory}" if args.db_memory else "")
+        )
     else:
         print(
             f"generating {args.hits:,} hits for {shape.apps} apps over {shape.days} days into {path}"
