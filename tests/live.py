@@ -58,12 +58,22 @@ class LiveServer:
 
 @contextmanager
 def live_server(
-    db: Path, *, clock: Clock | None = None, port: int | None = None, **config: Any
+    db: Path,
+    *,
+    clock: Clock | None = None,
+    port: int | None = None,
+    server_options: dict[str, Any] | None = None,
+    **config: Any,
 ) -> Iterator[LiveServer]:
+    """``config``: footfall settings; ``server_options``: uvicorn's (e.g. ``timeout_keep_alive``)."""
     port = port or free_port()
     cfg = Config(db=str(db), port=port, flush_interval=60.0, **config)  # tests flush explicitly
     runtime = Runtime.build(cfg, clock=clock or FrozenClock())
-    server = uvicorn.Server(uvicorn_config(create_app(runtime), cfg, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn_config(
+            create_app(runtime), cfg, **{"log_level": "warning", **(server_options or {})}
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

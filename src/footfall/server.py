@@ -3,36 +3,169 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+import re
+from typing import Any, NamedTuple
 
+from footfall.collect.request import scope_headers
 from footfall.runtime import Runtime
 from footfall.settings import Config
 from footfall.web import create_app
 
 URL_KEEP = 32_768  # bytes of a request target kept; the collect endpoints ignore anything this long
 
+# What the fast path takes on itself; anything else (a body, an upgrade, odd bytes) goes to httptools.
+_REQUEST_LINE = re.compile(rb"(GET|HEAD) (/[!-~]*) HTTP/1\.([01])")
+_HEADER_BLOCK = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*\r\n)*")
+_FRAMING = ("transfer-encoding", "upgrade", "expect")
+
+
+class SimpleGet(NamedTuple):
+    """One complete, bodiless GET or HEAD request at the start of a buffer."""
+
+    size: int  # bytes of the buffer it takes, blank line included
+    method: str
+    path: bytes
+    query: bytes
+    headers: dict[str, str]  # lower-case names; repeats joined as footfall.collect.request does
+    keep_alive: bool
+
+
+def parse_simple_get(data: bytes) -> SimpleGet | None:
+    """The request at the start of ``data`` if it is a plain GET/HEAD with every byte of its head
+    present and nothing unusual about it; None hands the bytes to the full HTTP parser instead."""
+    end = data.find(b"\r\n\r\n", 0, URL_KEEP)
+    if end < 0:
+        return None
+    line_end = data.find(b"\r\n", 0, end + 2)
+    request = _REQUEST_LINE.fullmatch(data, 0, line_end)
+    if request is None or b"#" in request[2]:
+        return None
+    if _HEADER_BLOCK.fullmatch(data, line_end + 2, end + 2) is None:
+        return None
+    headers: dict[str, str] = {}
+    if line_end < end:
+        for line in data[line_end + 2 : end].decode("latin-1").split("\r\n"):
+            name, _, value = line.partition(":")
+            name = name.lower()
+            value = value.strip(" \t")
+            if name in headers:
+                headers[name] += ("; " if name == "cookie" else ", ") + value
+            else:
+                headers[name] = value
+        if headers.get("content-length", "0") != "0" or any(h in headers for h in _FRAMING):
+            return None
+    connection = headers.get("connection")
+    keep_alive = request[3] == b"1" and not (
+        connection and "close" in (t.strip().lower() for t in connection.split(","))
+    )
+    path, _, query = request[2].partition(b"?")
+    return SimpleGet(end + 4, request[1].decode("ascii"), path, query, headers, keep_alive)
+
 
 def http_protocol() -> type:
-    """uvicorn's httptools protocol, but keeping at most URL_KEEP bytes of a request target.
+    """uvicorn's httptools protocol, with a fast path for the pixel and a cap on request targets.
 
-    httptools cannot parse targets of 64 KiB or more and uvicorn would answer 400 — yet the pixel must answer
-    its GIF even to a megabyte query string. A cut target reaches the endpoint, which ignores it as
-    ``too-large``. The pixel (``HotPaths.sync_responders``) is answered in place, without an asyncio
-    task or ASGI messages per request: its work is synchronous and its response is a few hundred bytes.
+    The pixel (``HotPaths.sync_responders``) is answered in place: a plain GET/HEAD to it, arriving
+    whole while the connection is between requests, is parsed here (``parse_simple_get``) and answered
+    with one socket write, without httptools' callbacks, an asyncio task or ASGI messages. Every other
+    request, and any pixel request the fast path does not take, goes through httptools as usual and
+    is still answered in place once parsed.
+
+    httptools cannot parse targets of 64 KiB or more and uvicorn would answer 400 — yet the pixel must
+    answer its GIF even to a megabyte query string. A cut target reaches the endpoint, which ignores it
+    as ``too-large``.
     """
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     class CappedURLProtocol(HttpToolsProtocol):
+        _between_requests = True  # httptools holds no part of a request
+        _last_fast = 0.0  # loop time of the last request answered by the fast path
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._responders = getattr(self.app, "sync_responders", None) or {}
+            self._fast_paths = {p.encode(): route for p, route in self._responders.items()}
+            self._peer = self.client[0] if self.client else ""
+            self._secure = self.scheme == "https"
+
+        def data_received(self, data: bytes) -> None:
+            if (
+                self._between_requests
+                and self._fast_paths
+                and (self.cycle is None or self.cycle.response_complete)
+                and not self.pipeline
+                and not self.flow.write_paused
+                and not self.transport.is_closing()
+            ):
+                data = self._answer_in_place(data)
+                if not data:
+                    return
+            super().data_received(data)
+
+        def _answer_in_place(self, data: bytes) -> bytes:
+            """Answer the whole pixel requests at the start of ``data``; return the bytes left."""
+            answered = False
+            while data:
+                request = parse_simple_get(data)
+                if request is None:
+                    break
+                route = self._fast_paths.get(request.path)
+                if route is None or request.method not in route[0]:
+                    break
+                extra = self.server_state.default_headers
+                if not request.keep_alive:
+                    extra = [*extra, (b"connection", b"close")]
+                self.transport.write(
+                    route[1](
+                        request.method == "HEAD",
+                        request.query,
+                        request.headers,
+                        self._peer,
+                        self._secure,
+                        extra,
+                    )
+                )
+                self.server_state.total_requests += 1
+                answered = True
+                if not request.keep_alive:
+                    self.transport.close()
+                    return b""
+                data = data[request.size :]
+            if answered:
+                self._last_fast = self.loop.time()
+                if self.timeout_keep_alive_task is None:
+                    self.timeout_keep_alive_task = self.loop.call_later(
+                        self.timeout_keep_alive, self.timeout_keep_alive_handler
+                    )
+            return data
+
+        def timeout_keep_alive_handler(self) -> None:
+            idle = self.loop.time() - self._last_fast
+            if idle < self.timeout_keep_alive:  # the fast path answered since this was armed
+                self.timeout_keep_alive_task = self.loop.call_later(
+                    self.timeout_keep_alive - idle, self.timeout_keep_alive_handler
+                )
+                return
+            super().timeout_keep_alive_handler()
+
+        def on_message_begin(self) -> None:
+            self._between_requests = False
+            super().on_message_begin()
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            self._between_requests = True
+
         def on_url(self, url: bytes) -> None:
             room = URL_KEEP - len(self.url)
             if room > 0:
                 self.url += url[:room]
 
         def _start_asgi_task(self, cycle: Any, app: Any) -> None:
-            """Answer the pixel in place: no task, no ASGI messages, one socket write."""
-            responders = getattr(app, "sync_responders", None)
-            route = responders.get(cycle.scope["path"]) if responders else None
-            if route is None or cycle.scope["method"] not in route[0]:
+            """Answer a pixel request that httptools parsed in place too: no task, one socket write."""
+            scope = cycle.scope
+            route = self._responders.get(scope["path"])
+            if route is None or scope["method"] not in route[0]:
                 super()._start_asgi_task(cycle, app)
                 return
             extra = list(self.server_state.default_headers)
@@ -40,7 +173,15 @@ def http_protocol() -> type:
                 extra.append((b"connection", b"close"))
             cycle.response_started = True
             cycle.response_complete = True
-            cycle.transport.write(route[1](cycle.scope, extra))
+            response = route[1](
+                scope["method"] == "HEAD",
+                scope["query_string"],
+                scope_headers(scope),
+                self._peer,
+                self._secure,
+                extra,
+            )
+            cycle.transport.write(response)
             if not cycle.keep_alive:
                 cycle.transport.close()
             cycle.on_response()

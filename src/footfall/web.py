@@ -89,9 +89,9 @@ class HotPaths:
         self.app = app
         self.fast = fast
         # answered without the ASGI round trip by servers that can (footfall.server's protocol):
-        # path -> (methods, scope -> whole HTTP response given extra headers)
+        # path -> (methods, PixelEndpoint.response: the request's facts -> the whole HTTP response)
         self.sync_responders = {
-            path: (methods, endpoint.response_bytes)
+            path: (methods, endpoint.response)
             for path, (endpoint, methods) in fast.items()
             if isinstance(endpoint, PixelEndpoint)
         }

@@ -26,6 +26,7 @@ from footfall.ingest import Ingest, Outcome
 log = logging.getLogger("footfall.collect")
 
 IGNORED_HEADER = b"x-footfall-ignored"
+NO_CACHE_HEAD = b"".join(b"%s: %s\r\n" % pair for pair in NO_CACHE_HEADERS)
 MAX_QUERY = 16_384  # bytes of pixel query string; beyond it the hit is ignored as too-large
 MAX_FIELDS = 64
 
@@ -109,8 +110,8 @@ class PixelEndpoint:
         self.resolver = resolver
         self.channel = channel
 
-    def outcome(self, scope: Scope) -> Outcome:
-        query: bytes = scope.get("query_string", b"")
+    def outcome(self, query: bytes, headers: dict[str, str], peer: str, secure: bool) -> Outcome:
+        """What became of the hit in ``query`` (the raw query string) sent with these headers."""
         if len(query) > MAX_QUERY:
             return self.ingest.ignore("too-large")
         try:
@@ -119,7 +120,6 @@ class PixelEndpoint:
             return self.ingest.ignore("invalid-encoding")
         except TooManyFields:
             return self.ingest.ignore("too-many-fields")
-        headers = scope_headers(scope)
         try:
             hit = build_hit(
                 app=fields.get("app"),
@@ -138,27 +138,49 @@ class PixelEndpoint:
             )
         except FieldError as exc:
             return self.ingest.ignore(exc.reason)
-        ctx = self.resolver.context(scope, headers)
+        ctx = self.resolver.resolve(peer, secure, headers)
         ctx.client_visitor = fields.get("vid")
         ctx.client_session = fields.get("sid")
         return self.ingest.process(hit, ctx)
 
-    def safe_outcome(self, scope: Scope) -> Outcome:
+    def safe_outcome(
+        self, query: bytes, headers: dict[str, str], peer: str, secure: bool
+    ) -> Outcome:
         try:
-            return self.outcome(scope)
+            return self.outcome(query, headers, peer, secure)
         except Exception:  # the pixel never breaks a page: a bug here still answers the GIF
             log.exception("pixel hit failed")
             return self.ingest.ignore("internal-error")
 
-    def response_bytes(self, scope: Scope, extra_headers: list[tuple[bytes, bytes]]) -> bytes:
+    def scope_outcome(self, scope: Scope) -> Outcome:
+        client = scope.get("client")
+        return self.safe_outcome(
+            scope.get("query_string", b""),
+            scope_headers(scope),
+            client[0] if client else "",
+            scope.get("scheme") == "https",
+        )
+
+    def response(
+        self,
+        head_only: bool,
+        query: bytes,
+        headers: dict[str, str],
+        peer: str,
+        secure: bool,
+        extra_headers: list[tuple[bytes, bytes]],
+    ) -> bytes:
         """The whole HTTP/1.1 response, for servers that can write it at once (see footfall.server)."""
-        headers = NO_CACHE_HEADERS + _cookie_headers(self.safe_outcome(scope)) + extra_headers
-        head = b"".join(b"%s: %s\r\n" % pair for pair in headers)
-        body = b"" if scope.get("method") == "HEAD" else TRANSPARENT_GIF
-        return b"HTTP/1.1 200 OK\r\n" + head + b"\r\n" + body
+        outcome = self.safe_outcome(query, headers, peer, secure)
+        head = NO_CACHE_HEAD
+        if outcome.cookies or outcome.reason is not None:
+            head += b"".join(b"%s: %s\r\n" % pair for pair in _cookie_headers(outcome))
+        if extra_headers:
+            head += b"".join(b"%s: %s\r\n" % pair for pair in extra_headers)
+        return b"HTTP/1.1 200 OK\r\n" + head + (b"\r\n" if head_only else b"\r\n" + TRANSPARENT_GIF)
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        outcome = self.safe_outcome(scope)
+        outcome = self.scope_outcome(scope)
         await send(
             {
                 "type": "http.response.start",

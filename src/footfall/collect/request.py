@@ -59,9 +59,11 @@ class ClientResolver:
 
     def context(self, scope: dict[str, Any], headers: dict[str, str]) -> Context:
         client = scope.get("client")
-        peer = client[0] if client else ""
+        return self.resolve(client[0] if client else "", scope.get("scheme") == "https", headers)
+
+    def resolve(self, peer: str, secure: bool, headers: dict[str, str]) -> Context:
+        """The context of a request from ``peer`` (its socket address) with these headers."""
         ip = peer
-        secure = scope.get("scheme") == "https"
         if self.trusted and peer and _in(peer, self.trusted):
             forwarded = headers.get("x-forwarded-for", "")
             hops = [h.strip() for h in forwarded.split(",") if h.strip()]
