@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,13 +13,30 @@ import pytest
 from footfall.clock import FrozenClock
 from footfall.collect.gif import TRANSPARENT_GIF
 from footfall.model import App
-from footfall.server import parse_simple_get
+from footfall.server import URL_KEEP, SimpleGet, parse_simple_get_python
 from tests.live import LiveServer, live_server
+from tests.speedups import compiled
 
 # -- the fast path's parser ------------------------------------------------------------------------
 
+Parse = Callable[[bytes], SimpleGet | None]
 
-def test_a_plain_get_is_split_into_path_query_and_headers() -> None:
+
+@pytest.fixture(params=["python", "c"])
+def parse_simple_get(request: pytest.FixtureRequest) -> Parse:
+    """Each parser test runs against the Python parser and the C one (footfall._speedups)."""
+    if request.param == "python":
+        return parse_simple_get_python
+    parse_head = compiled("parse_head")
+
+    def parse_c(data: bytes) -> SimpleGet | None:
+        head = parse_head(data, URL_KEEP)
+        return None if head is None else SimpleGet(*head)
+
+    return parse_c
+
+
+def test_a_plain_get_is_split_into_path_query_and_headers(parse_simple_get: Parse) -> None:
     data = (
         b"GET /p.gif?app=x&path=%2F HTTP/1.1\r\nHost: a.example\r\nUser-Agent:  UA 1 \r\n"
         b"Cookie: a=1\r\ncookie: b=2\r\nAccept: x\r\nACCEPT: y\r\n\r\nGET /next"
@@ -47,7 +64,7 @@ def test_a_plain_get_is_split_into_path_query_and_headers() -> None:
     ],
 )
 def test_keep_alive_follows_the_version_and_connection_header(
-    head: bytes, keep_alive: bool
+    parse_simple_get: Parse, head: bytes, keep_alive: bool
 ) -> None:
     request = parse_simple_get(head)
     assert request is not None and request.keep_alive is keep_alive
@@ -73,9 +90,13 @@ def test_keep_alive_follows_the_version_and_connection_header(
         b"GET /p.gif HTTP/2.0\r\n\r\n",
         b"get /p.gif HTTP/1.1\r\n\r\n",
         b"GET http://a.example/p.gif HTTP/1.1\r\n\r\n",  # absolute form
+        b"GET /p.gif HTTP/1.1\r\nContent-Length: 0\r\ncontent-length: 0\r\n\r\n",  # repeated
+        b"GET /p.gif HTTP/1.1\r\nX: \x7f\r\n\r\n",  # DEL
+        b"GET /p.gif HTTP/1.1\r\n: empty name\r\n\r\n",
+        b"GET /p.gif HTTP/1.1\r\nX: " + b"y" * URL_KEEP + b"\r\n\r\n",  # head past the cap
     ],
 )
-def test_anything_unusual_is_left_to_the_full_parser(data: bytes) -> None:
+def test_anything_unusual_is_left_to_the_full_parser(parse_simple_get: Parse, data: bytes) -> None:
     assert parse_simple_get(data) is None
 
 
@@ -182,3 +203,10 @@ def test_an_idle_connection_is_closed_after_the_keep_alive_timeout(
         elapsed = time.monotonic() - started
     assert 2.2 < elapsed < 5
     assert stored_paths(short_keep_alive) == ["/0", "/1", "/2"]
+
+
+def test_content_length_zero_and_no_headers_are_still_plain(parse_simple_get: Parse) -> None:
+    with_zero = parse_simple_get(b"GET /p.gif?a=1 HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+    assert with_zero is not None and with_zero.headers == {"content-length": "0"}
+    bare = parse_simple_get(b"GET /p.gif HTTP/1.1\r\n\r\n")
+    assert bare is not None and (bare.path, bare.query, bare.headers) == (b"/p.gif", b"", {})

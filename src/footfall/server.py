@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from footfall.collect.request import scope_headers
@@ -30,10 +31,13 @@ class SimpleGet(NamedTuple):
     keep_alive: bool
 
 
-def parse_simple_get(data: bytes) -> SimpleGet | None:
+def parse_simple_get_python(data: bytes, limit: int = URL_KEEP) -> SimpleGet | None:
     """The request at the start of ``data`` if it is a plain GET/HEAD with every byte of its head
-    present and nothing unusual about it; None hands the bytes to the full HTTP parser instead."""
-    end = data.find(b"\r\n\r\n", 0, URL_KEEP)
+    present and nothing unusual about it; None hands the bytes to the full HTTP parser instead.
+
+    ``footfall._speedups.parse_head`` does the same in C (the tests hold the two to identical results);
+    ``parse_simple_get`` is whichever is available."""
+    end = data.find(b"\r\n\r\n", 0, limit)
     if end < 0:
         return None
     line_end = data.find(b"\r\n", 0, end + 2)
@@ -56,10 +60,27 @@ def parse_simple_get(data: bytes) -> SimpleGet | None:
             return None
     connection = headers.get("connection")
     keep_alive = request[3] == b"1" and not (
-        connection and "close" in (t.strip().lower() for t in connection.split(","))
+        connection and "close" in (t.strip(" \t").lower() for t in connection.split(","))
     )
     path, _, query = request[2].partition(b"?")
     return SimpleGet(end + 4, request[1].decode("ascii"), path, query, headers, keep_alive)
+
+
+Head = tuple[int, str, bytes, bytes, dict[str, str], bool]  # a SimpleGet's fields, in order
+
+
+def _compiled_parse_simple_get() -> Callable[[bytes, int], Head | None] | None:
+    try:
+        from footfall._speedups import parse_head
+    except ImportError:
+        return None
+    return parse_head
+
+
+# the C parser when it was built, else the Python one: same arguments, same answers
+parse_simple_get: Callable[[bytes, int], Head | None] = (
+    _compiled_parse_simple_get() or parse_simple_get_python
+)
 
 
 def http_protocol() -> type:
@@ -106,31 +127,25 @@ def http_protocol() -> type:
             """Answer the whole pixel requests at the start of ``data``; return the bytes left."""
             answered = False
             while data:
-                request = parse_simple_get(data)
+                request = parse_simple_get(data, URL_KEEP)
                 if request is None:
                     break
-                route = self._fast_paths.get(request.path)
-                if route is None or request.method not in route[0]:
+                size, method, path, query, headers, keep_alive = request
+                route = self._fast_paths.get(path)
+                if route is None or method not in route[0]:
                     break
                 extra = self.server_state.default_headers
-                if not request.keep_alive:
+                if not keep_alive:
                     extra = [*extra, (b"connection", b"close")]
                 self.transport.write(
-                    route[1](
-                        request.method == "HEAD",
-                        request.query,
-                        request.headers,
-                        self._peer,
-                        self._secure,
-                        extra,
-                    )
+                    route[1](method == "HEAD", query, headers, self._peer, self._secure, extra)
                 )
                 self.server_state.total_requests += 1
                 answered = True
-                if not request.keep_alive:
+                if not keep_alive:
                     self.transport.close()
                     return b""
-                data = data[request.size :]
+                data = data[size:]
             if answered:
                 self._last_fast = self.loop.time()
                 if self.timeout_keep_alive_task is None:

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from footfall.collect.endpoints import TooManyFields, parse_query
+from footfall.collect.endpoints import TooManyFields, parse_query, parse_query_python
+from tests.speedups import compiled
+
+Parse = Callable[[bytes], dict[str, str]]
+
+
+@pytest.fixture(params=["python", "c"])
+def parse(request: pytest.FixtureRequest) -> Parse:
+    """Each test runs against the Python parser and the C one (footfall._speedups)."""
+    if request.param == "python":
+        return parse_query_python
+    compiled("parse_query")
+    return parse_query
 
 
 @pytest.mark.parametrize(
@@ -25,16 +39,22 @@ from footfall.collect.endpoints import TooManyFields, parse_query
         (b"", {}),
     ],
 )
-def test_decodes_known_fields(query: bytes, expected: dict[str, str]) -> None:
-    assert parse_query(query) == expected
+def test_decodes_known_fields(parse: Parse, query: bytes, expected: dict[str, str]) -> None:
+    assert parse(query) == expected
 
 
-def test_bytes_that_are_not_utf8_are_an_error() -> None:
+def test_bytes_that_are_not_utf8_are_an_error(parse: Parse) -> None:
     with pytest.raises(UnicodeDecodeError):
-        parse_query(b"title=%ff%fe")
+        parse(b"title=%ff%fe")
+    with pytest.raises(UnicodeDecodeError):
+        parse(b"app=x&title=\xc3")  # raw bytes too
 
 
-def test_too_many_fields_is_an_error() -> None:
+def test_too_many_fields_is_an_error(parse: Parse) -> None:
     with pytest.raises(TooManyFields):
-        parse_query(b"&".join(b"k=1" for _ in range(65)))
-    assert parse_query(b"&".join(b"k=1" for _ in range(64))) == {}
+        parse(b"&".join(b"k=1" for _ in range(65)))
+    assert parse(b"&".join(b"k=1" for _ in range(64))) == {}
+
+
+def test_unwanted_values_are_not_decoded(parse: Parse) -> None:
+    assert parse(b"junk=%ff&app=x") == {"app": "x"}

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, unquote_to_bytes
 
@@ -55,11 +56,35 @@ class TooManyFields(ValueError):
     pass
 
 
+_compiled_parse_query: Callable[[bytes, frozenset[str], int], dict[str, str] | None] | None
+try:
+    from footfall._speedups import parse_query as _compiled_parse_query
+except ImportError:  # built without a C compiler: the Python parser below
+    _compiled_parse_query = None
+
+
+def compiled_parsers() -> bool:
+    """True when the pixel's parsers run in C (footfall._speedups was built at install)."""
+    return _compiled_parse_query is not None
+
+
 def parse_query(query: bytes, wanted: frozenset[str] = PIXEL_FIELDS) -> dict[str, str]:
     """The wanted parameters of a query string (first occurrence wins), UTF-8 decoded strictly.
 
     Raises UnicodeDecodeError for bytes that are not UTF-8, TooManyFields past MAX_FIELDS.
-    Unwanted parameters are skipped without decoding them. The wanted raw values are joined with
+    Wanted names are ASCII. ``footfall._speedups.parse_query`` does this in C when it was built;
+    otherwise (and in the tests, side by side with it) ``parse_query_python`` does.
+    """
+    if _compiled_parse_query is None:
+        return parse_query_python(query, wanted)
+    fields: dict[str, str] | None = _compiled_parse_query(query, wanted, MAX_FIELDS)
+    if fields is None:
+        raise TooManyFields(query.count(b"&") + 1)
+    return fields
+
+
+def parse_query_python(query: bytes, wanted: frozenset[str] = PIXEL_FIELDS) -> dict[str, str]:
+    """``parse_query`` in Python. Unwanted parameters are skipped without decoding them. The wanted raw values are joined with
     NUL (never raw in a URL) and decoded in one C-level pass, then split again; a query that
     encodes NUL itself (%00) takes the value-by-value path.
     """

@@ -1,0 +1,13 @@
+"""The one compiled part of footfall: the pixel's parsers (src/footfall/_speedups.c).
+
+Optional: if it cannot be built (no C compiler), the install still succeeds and footfall uses the
+same parsers in Python. Everything else about the package is declared in pyproject.toml.
+"""
+
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=[
+        Extension("footfall._speedups", ["src/footfall/_speedups.c"], optional=True),
+    ]
+)
