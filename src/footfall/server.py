@@ -98,9 +98,20 @@ def http_protocol() -> type:
     """
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+    # Fast-path answers are written together once the loop has run every read callback of its
+    # current turn: the same system calls, but the client side wakes up once per batch instead of
+    # once per answer (each wake-up costs the sender ~10 µs on a VM).
+    unsent_on: list[CappedURLProtocol] = []
+
+    def write_unsent() -> None:
+        for protocol in unsent_on:
+            protocol.write_unsent()
+        unsent_on.clear()
+
     class CappedURLProtocol(HttpToolsProtocol):
         _between_requests = True  # httptools holds no part of a request
         _last_fast = 0.0  # loop time of the last request answered by the fast path
+        _unsent = b""  # fast-path answers not written yet (see write_unsent)
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
@@ -108,6 +119,16 @@ def http_protocol() -> type:
             self._fast_paths = {p.encode(): route for p, route in self._responders.items()}
             self._peer = self.client[0] if self.client else ""
             self._secure = self.scheme == "https"
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._unsent = b""
+            super().connection_lost(exc)
+
+        def write_unsent(self) -> None:
+            if self._unsent:
+                data, self._unsent = self._unsent, b""
+                if not self.transport.is_closing():
+                    self.transport.write(data)
 
         def data_received(self, data: bytes) -> None:
             if (
@@ -121,6 +142,7 @@ def http_protocol() -> type:
                 data = self._answer_in_place(data)
                 if not data:
                     return
+            self.write_unsent()  # whatever answers next goes out after the earlier answers
             super().data_received(data)
 
         def _answer_in_place(self, data: bytes) -> bytes:
@@ -137,14 +159,21 @@ def http_protocol() -> type:
                 extra = self.server_state.default_headers
                 if not keep_alive:
                     extra = [*extra, (b"connection", b"close")]
-                self.transport.write(
-                    route[1](method == "HEAD", query, headers, self._peer, self._secure, extra)
+                response = route[1](
+                    method == "HEAD", query, headers, self._peer, self._secure, extra
                 )
                 self.server_state.total_requests += 1
                 answered = True
                 if not keep_alive:
+                    self._unsent += response
+                    self.write_unsent()
                     self.transport.close()
                     return b""
+                if not self._unsent:
+                    if not unsent_on:
+                        self.loop.call_soon(write_unsent)
+                    unsent_on.append(self)
+                self._unsent += response
                 data = data[size:]
             if answered:
                 self._last_fast = self.loop.time()
