@@ -88,9 +88,10 @@ def http_protocol() -> type:
 
     The pixel (``HotPaths.sync_responders``) is answered in place: a plain GET/HEAD to it, arriving
     whole while the connection is between requests, is parsed here (``parse_simple_get``) and answered
-    with one socket write, without httptools' callbacks, an asyncio task or ASGI messages. Every other
-    request, and any pixel request the fast path does not take, goes through httptools as usual and
-    is still answered in place once parsed.
+    without httptools' callbacks, an asyncio task or ASGI messages, its answer written together with
+    the others of the same event-loop turn. Every other request, and any pixel request the fast path
+    does not take, goes through httptools as usual and is still answered in place (one write) once
+    parsed.
 
     httptools cannot parse targets of 64 KiB or more and uvicorn would answer 400 — yet the pixel must
     answer its GIF even to a megabyte query string. A cut target reaches the endpoint, which ignores it
