@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from footfall.collect.request import scope_headers
+from footfall.collect.request import add_header, scope_headers
 from footfall.runtime import Runtime
 from footfall.settings import Config
 from footfall.web import create_app
@@ -27,7 +27,7 @@ class SimpleGet(NamedTuple):
     method: str
     path: bytes
     query: bytes
-    headers: dict[str, str]  # lower-case names; repeats joined as footfall.collect.request does
+    headers: dict[str, str]  # lower-case names; repeats joined by collect.request.add_header
     keep_alive: bool
 
 
@@ -50,12 +50,7 @@ def parse_simple_get_python(data: bytes, limit: int = URL_KEEP) -> SimpleGet | N
     if line_end < end:
         for line in data[line_end + 2 : end].decode("latin-1").split("\r\n"):
             name, _, value = line.partition(":")
-            name = name.lower()
-            value = value.strip(" \t")
-            if name in headers:
-                headers[name] += ("; " if name == "cookie" else ", ") + value
-            else:
-                headers[name] = value
+            add_header(headers, name.lower(), value.strip(" \t"))
         if headers.get("content-length", "0") != "0" or any(h in headers for h in _FRAMING):
             return None
     connection = headers.get("connection")
