@@ -27,8 +27,11 @@ def footfall(
     )
 
 
-def start_server(db: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "FOOTFALL_DB": str(db), "FOOTFALL_PORT": str(port)}
+def start_server(
+    db: Path, port: int, *extra: str, environ: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    base = os.environ if environ is None else environ
+    env = {**base, "FOOTFALL_DB": str(db), "FOOTFALL_PORT": str(port)}
     proc = subprocess.Popen(
         [*FOOTFALL, "serve", *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )

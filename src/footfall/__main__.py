@@ -1,3 +1,3 @@
-from footfall.cli import main
+from footfall.entry import main
 
 main()

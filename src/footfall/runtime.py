@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
+from footfall import allocators
 from footfall.apps import AppRegistry
 from footfall.buffer import HitBuffer
 from footfall.clock import Clock, SystemClock
@@ -127,6 +129,7 @@ class Runtime:
             log.info("footfall: user agents parsed by %s", parser_implementation())
         else:
             log.warning("footfall: user agents parsed by %s", parser_implementation())
+        log.info("footfall: memory: %s", allocators.describe(os.environ))
         if compiled_parsers():
             log.info("footfall: pixel requests parsed in C (footfall._speedups)")
         else:

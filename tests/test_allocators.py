@@ -1,0 +1,112 @@
+"""The footfall command sets DuckDB's and Arrow's allocators up to give freed memory back, before
+either library loads; a user's own settings win, and importing footfall as a library changes
+nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from footfall import allocators
+from tests.live import free_port
+from tests.test_durability import start_server
+
+
+def fresh_python(code: str, env: dict[str, str] | None = None) -> str:
+    clean = {k: v for k, v in os.environ.items() if k not in _names()}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**clean, **(env or {})},
+        check=True,
+    )
+    return out.stdout
+
+
+def _names() -> list[str]:
+    return [name for name, _, _ in allocators.DEFAULTS]
+
+
+def test_configure_sets_every_variable_the_user_has_not_set() -> None:
+    code = "import json; from footfall import allocators; env = {}; allocators.configure(env); print(json.dumps(env))"
+    env = json.loads(fresh_python(code))
+    assert env == {name: value for name, value, _ in allocators.DEFAULTS}
+
+
+def test_a_variable_the_user_set_is_kept_even_when_empty() -> None:
+    env = {"DUCKDB_JE_MALLOC_CONF": "", "ARROW_DEFAULT_MEMORY_POOL": "mimalloc"}
+    assert allocators.configure(env) == {}
+    assert env == {"DUCKDB_JE_MALLOC_CONF": "", "ARROW_DEFAULT_MEMORY_POOL": "mimalloc"}
+
+
+def test_nothing_is_set_for_a_library_already_loaded() -> None:
+    import duckdb  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    env: dict[str, str] = {}
+    assert allocators.configure(env) == {}
+    assert env == {}
+
+
+def test_importing_footfall_as_a_library_leaves_the_allocators_alone() -> None:
+    report = "print(os.environ.get('DUCKDB_JE_MALLOC_CONF'), pa.default_memory_pool().backend_name)"
+    plain = fresh_python("import os, pyarrow as pa;" + report)
+    with_footfall = fresh_python(
+        "import os, footfall.runtime, footfall.client, pyarrow as pa;" + report
+    )
+    assert with_footfall == plain
+    assert with_footfall.split()[0] == "None"
+
+
+def test_duckdbs_jemalloc_reads_the_setting() -> None:
+    """Guards against a DuckDB release that renames the variable (the setting would do nothing)."""
+    code = textwrap.dedent(
+        """
+        import ctypes, os
+        from footfall import allocators
+        allocators.configure(os.environ)
+        import _duckdb
+        lib = ctypes.CDLL(_duckdb.__file__)
+        if not hasattr(lib, "duckdb_je_mallctl"):
+            raise SystemExit(print("no-jemalloc"))
+        def opt(name, kind):
+            value, size = kind(), ctypes.c_size_t(ctypes.sizeof(kind))
+            lib.duckdb_je_mallctl(name.encode(), ctypes.byref(value), ctypes.byref(size), None, 0)
+            return value.value
+        print(opt("opt.dirty_decay_ms", ctypes.c_ssize_t), opt("opt.muzzy_decay_ms", ctypes.c_ssize_t),
+              opt("opt.background_thread", ctypes.c_bool))
+        """
+    )
+    out = fresh_python(code).split()
+    if out == ["no-jemalloc"]:
+        pytest.skip("this DuckDB build does not bundle jemalloc")
+    assert out == ["250", "0", "True"]
+
+
+def served_log(tmp_path: Path, env: dict[str, str]) -> str:
+    """The startup log of a real `footfall serve` process started with ``env`` (and none of the
+    allocator variables of the test run's own environment)."""
+    clean = {k: v for k, v in os.environ.items() if k not in _names()}
+    proc = start_server(tmp_path / "m.duckdb", free_port(), environ={**clean, **env})
+    proc.terminate()
+    return proc.communicate(timeout=60)[0].decode()
+
+
+def test_the_server_runs_with_them_and_says_so(tmp_path: Path) -> None:
+    log = served_log(tmp_path, {})
+    assert "DuckDB jemalloc: background_thread:true,dirty_decay_ms:250,muzzy_decay_ms:0" in log
+    assert "Arrow memory pool: system" in log
+
+
+def test_the_server_runs_with_the_users_choice(tmp_path: Path) -> None:
+    log = served_log(tmp_path, {"ARROW_DEFAULT_MEMORY_POOL": "mimalloc"})
+    assert "Arrow memory pool: mimalloc" in log
+    assert "DuckDB jemalloc: background_thread:true,dirty_decay_ms:250,muzzy_decay_ms:0" in log
