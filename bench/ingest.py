@@ -4,8 +4,9 @@
 
 Starts each server as its own process, drives it with wrk (apt-get install wrk) for a fixed time, and then
 (for footfall) stops it with SIGTERM and checks that every acknowledged hit is in the DuckDB file. Prints
-hits/s, p50/p99 latency, the ratio to the bare responder, and footfall's peak RSS. Only same-run ratios
-count: absolute numbers swing with whatever else the machine is doing.
+hits/s, p50/p99 latency, the ratio to the bare responder, and each server's peak RSS and its RSS after
+idling 5 s once the load stopped. Only same-run ratios count: absolute numbers swing with whatever
+else the machine is doing.
 """
 
 from __future__ import annotations
@@ -79,17 +80,20 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def peak_rss_mb(pid: int) -> float:
-    """Peak resident memory of a process tree, in MB (the sum of each process's peak)."""
+def rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """Resident memory of a process tree, in MB: the sum of each process's peak (``VmHWM``) or
+    current (``VmRSS``) size."""
     total = 0
     for p in process_tree(pid):
         try:
-            m = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{p}/status").read_text())
+            m = re.search(rf"{field}:\s+(\d+) kB", Path(f"/proc/{p}/status").read_text())
         except OSError:
             continue
         total += int(m.group(1)) if m else 0
     return total / 1024
 
+
+IDLE_S = 5.0  # after the load: how long the server idles before its resident size is read again
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
@@ -173,7 +177,9 @@ def bench_bare(kind: str, duration: int, connections: int) -> dict[str, float]:
         cpu0 = cpu_seconds(proc.pid)
         result = run_wrk(f"http://127.0.0.1:{port}", duration, connections, "x")
         result["cpu_us"] = (cpu_seconds(proc.pid) - cpu0) / result["requests"] * 1e6
-        result["rss_mb"] = peak_rss_mb(proc.pid)
+        result["rss_mb"] = rss_mb(proc.pid)
+        time.sleep(IDLE_S)
+        result["idle_rss_mb"] = rss_mb(proc.pid, "VmRSS")
     finally:
         proc.terminate()
         proc.wait(10)
@@ -210,7 +216,9 @@ def bench_footfall(
         result["cpu_us"] = (cpu_seconds(proc.pid) - cpu0) / result["requests"] * 1e6
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/metrics") as resp:
             metrics = resp.read().decode()
-        result["rss_mb"] = peak_rss_mb(proc.pid)
+        result["rss_mb"] = rss_mb(proc.pid)
+        time.sleep(IDLE_S)
+        result["idle_rss_mb"] = rss_mb(proc.pid, "VmRSS")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(120)
@@ -252,11 +260,12 @@ def report(args: argparse.Namespace, bare: dict[str, float], ours: dict[str, flo
     )
     print(
         f"{'':10} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/req':>11} {'peak RSS MB':>12}"
+        f" {'idle RSS MB':>12}"
     )
     for name, r in (("bare GIF", bare), ("footfall", ours)):
         print(
             f"{name:10} {r['rps']:>10,.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
-            f"{r['cpu_us']:>11.1f} {r['rss_mb']:>12.0f}"
+            f"{r['cpu_us']:>11.1f} {r['rss_mb']:>12.0f} {r['idle_rss_mb']:>12.0f}"
         )
     print(
         f"ratio footfall/bare: {ratio:.2f} by req/s; {cpu_ratio:.2f} by server CPU per request (target >= 0.75)"
