@@ -6,7 +6,7 @@ Measured with the ingest benchmark (docs/benchmarks.md, "Where the memory goes")
 defaults, DuckDB's bundled jemalloc purges freed pages only when DuckDB allocates again, so after a
 burst of hits an idle server stayed at ~490 MB, ~170 MB of it pages DuckDB had freed; Arrow's
 mimalloc pool likewise keeps what it freed. With these settings the same server settles at
-~280 MB and peaks ~30 MB lower, for ~3 % more CPU per hit (``dirty_decay_ms:0``, freeing at once,
+~280 MB and peaks ~30 MB lower, for ~5 % more CPU per hit (``dirty_decay_ms:0``, freeing at once,
 cost ~20 %).
 
 Only the ``footfall`` command applies them (:func:`footfall.entry.main`): a program that imports
