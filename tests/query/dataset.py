@@ -18,9 +18,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from footfall.buffer import hits_to_table
+import pyarrow as pa
+
+from footfall.buffer import ARROW_SCHEMA, hits_to_table
 from footfall.model import App, Hit
 from footfall.store.duckdb import DuckDBStore
 
@@ -178,3 +181,20 @@ def load(path: Path) -> tuple[DuckDBStore, App, App]:
     store.create_app(other)
     store.insert_events(hits_to_table(hits()))
     return store, berlin, other
+
+
+def one_hit_sessions(app_id: str, count: int, end_ms: int) -> pa.Table:
+    """``count`` pageviews in the hour before ``end_ms``, each its own visitor, session and page:
+    cheap to make, costly to group (for tests of what happens when a query runs out of memory)."""
+    columns = {field.name: pa.nulls(count, field.type) for field in ARROW_SCHEMA}
+
+    def column(name: str, values: list[Any]) -> None:
+        columns[name] = pa.array(values).cast(ARROW_SCHEMA.field(name).type)
+
+    column("app_id", [app_id] * count)
+    column("ts", [end_ms - 3_600_000 + i * 3_600_000 // count for i in range(count)])
+    column("event", ["pageview"] * count)
+    column("path", [f"/page/{i}" for i in range(count)])
+    column("visitor_id", [f"visitor-{i}" for i in range(count)])
+    column("session_id", [f"session-{i}" for i in range(count)])
+    return pa.table(columns, schema=ARROW_SCHEMA)

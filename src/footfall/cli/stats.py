@@ -72,6 +72,7 @@ def stats(
 
     from footfall.present.text import breakdown_text, summary_text
     from footfall.query import QueryEngine, QueryError, QuerySpec, parse_filters
+    from footfall.store.base import StoreOutOfMemory
 
     chosen = period or (since_period(since) if since else "30d")
     registry = open_registry(db, store)
@@ -95,6 +96,8 @@ def stats(
                 text = summary_text(app, chosen, totals, pages)
         except QueryError as exc:
             raise click.BadParameter(exc.message, param_hint=_hint(exc.param)) from None
+        except StoreOutOfMemory as exc:
+            raise click.ClickException(str(exc)) from None
     finally:
         registry.store.close()
     click.echo(msgspec.json.encode(result).decode() if as_json else text)

@@ -26,6 +26,7 @@ from footfall.dashboard.assets import Assets
 from footfall.dashboard.throttle import Throttle
 from footfall.model import App, Context
 from footfall.runtime import Runtime
+from footfall.store.base import StoreOutOfMemory
 
 log = logging.getLogger("footfall.dashboard")
 MAX_FORM = 65_536
@@ -214,6 +215,11 @@ class Dashboard:
                     response = self.render(
                         request, "error.html", status=exc.status, message=exc.message
                     )
+            except StoreOutOfMemory as exc:
+                if json:
+                    response = JSONResponse({"error": str(exc)}, status_code=503)
+                else:
+                    response = self.render(request, "error.html", status=503, message=str(exc))
             except Exception:  # never a traceback, never a response without the headers
                 log.exception("dashboard: %s %s failed", request.method, request.url.path)
                 if json:

@@ -27,6 +27,7 @@ from footfall.present.openapi import OPENAPI
 from footfall.query import QueryError, QuerySpec, parse_filters
 from footfall.query.spec import dimension
 from footfall.runtime import Runtime
+from footfall.store.base import StoreOutOfMemory
 
 MAX_BREAKDOWN_LIMIT = 1000
 
@@ -94,6 +95,8 @@ class StatsApi:
             return _error(exc.status, exc.message)
         except QueryError as exc:
             return _error(400, f"{exc.param}: {exc.message}")
+        except StoreOutOfMemory as exc:  # the question is fine; the server cannot afford it now
+            return _error(503, str(exc))
         if isinstance(result, Response):
             return result
         return JSONResponse(result)

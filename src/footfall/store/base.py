@@ -19,6 +19,11 @@ class StoreBusy(StoreError):
     """The database is held by another process (DuckDB allows one writer process)."""
 
 
+class StoreOutOfMemory(StoreError):
+    """A read needed more memory than the store may use (``--db-memory``). Nothing is damaged; the
+    same question over less data, or with a higher limit, can be answered."""
+
+
 @runtime_checkable
 class Store(Protocol):
     backend: str  # registry name, e.g. "duckdb"

@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from footfall.model import ApiKey, App, LoginSession, User
 from footfall.schema import EVENT_COLUMNS, Column
-from footfall.store.base import StoreBusy, StoreError
+from footfall.store.base import StoreBusy, StoreError, StoreOutOfMemory
 
 _SQL_TYPES = {
     "text": "VARCHAR",
@@ -456,9 +456,25 @@ class DuckDBStore:
 
     # -- reads ------------------------------------------------------------------------------
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._cursor().execute(sql, list(params)).fetchall()
+        try:
+            return self._cursor().execute(sql, list(params)).fetchall()
+        except duckdb.OutOfMemoryException:
+            raise self._out_of_memory() from None
 
     def fetch_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
         """A read as an Arrow table (exports, rollup rebuilds)."""
-        table: pa.Table = self._cursor().sql(sql, params=list(params)).to_arrow_table()
+        try:
+            table: pa.Table = self._cursor().sql(sql, params=list(params)).to_arrow_table()
+        except duckdb.OutOfMemoryException:
+            raise self._out_of_memory() from None
         return table
+
+    def _out_of_memory(self) -> StoreOutOfMemory:
+        try:
+            limit = self.fetch("SELECT current_setting('memory_limit')")[0][0]
+        except duckdb.Error:
+            limit = "its limit"
+        return StoreOutOfMemory(
+            f"not enough memory to answer: DuckDB may use {limit} here (--db-memory);"
+            " ask for a shorter period or less detail, or raise the limit"
+        )
