@@ -1,0 +1,192 @@
+"""Users, dashboard login sessions and API keys in the DuckDB file: the accounts half of
+:class:`footfall.store.duckdb.DuckDBStore`, kept apart so each module reads in one sitting."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import duckdb
+import msgspec
+
+from footfall.model import ApiKey, LoginSession, User
+from footfall.store.base import StoreError
+
+
+def first_row(rows: list[tuple[Any, ...]]) -> tuple[Any, ...] | None:
+    """The first row (reads are fetched whole: DuckDB refuses new work while a result is open)."""
+    return rows[0] if rows else None
+
+
+class DuckDBAccounts:
+    """Mixed into DuckDBStore, which provides the cursor and the write lock."""
+
+    _write_lock: threading.Lock
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        raise NotImplementedError
+
+    @staticmethod
+    def _migrate_accounts(cur: duckdb.DuckDBPyConnection) -> None:
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS users ("
+            " id VARCHAR PRIMARY KEY, email VARCHAR NOT NULL UNIQUE, password_hash VARCHAR NOT NULL,"
+            " role VARCHAR NOT NULL, apps VARCHAR NOT NULL, created BIGINT NOT NULL)"
+        )
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS login_sessions ("
+            " key VARCHAR PRIMARY KEY, user_id VARCHAR NOT NULL, csrf VARCHAR NOT NULL,"
+            " created BIGINT NOT NULL, expires BIGINT NOT NULL)"
+        )
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS api_keys (id VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL,"
+            " app_id VARCHAR, name VARCHAR NOT NULL, created BIGINT NOT NULL, revoked BIGINT)"
+        )
+
+    _USER_COLUMNS = "id, email, password_hash, role, apps, created"
+
+    @staticmethod
+    def _user_from_row(row: tuple[Any, ...]) -> User:
+        return User(
+            id=row[0],
+            email=row[1],
+            password_hash=row[2],
+            role=row[3],
+            apps=msgspec.json.decode(row[4]),
+            created=row[5],
+        )
+
+    def create_user(self, user: User) -> None:
+        with self._write_lock:
+            try:
+                self._cursor().execute(
+                    f"INSERT INTO users ({self._USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608
+                    [
+                        user.id,
+                        user.email,
+                        user.password_hash,
+                        user.role,
+                        msgspec.json.encode(user.apps).decode(),
+                        user.created,
+                    ],
+                )
+            except duckdb.ConstraintException:
+                raise StoreError(f"a user with the email {user.email!r} exists already") from None
+
+    def save_user(self, user: User) -> None:
+        with self._write_lock:
+            self._cursor().execute(
+                "UPDATE users SET email = ?, password_hash = ?, role = ?, apps = ? WHERE id = ?",
+                [
+                    user.email,
+                    user.password_hash,
+                    user.role,
+                    msgspec.json.encode(user.apps).decode(),
+                    user.id,
+                ],
+            )
+
+    def get_user(self, user_id: str) -> User | None:
+        row = (
+            self._cursor()
+            .execute(f"SELECT {self._USER_COLUMNS} FROM users WHERE id = ?", [user_id])  # noqa: S608
+            .fetchone()
+        )
+        return self._user_from_row(row) if row else None
+
+    def get_user_by_email(self, email: str) -> User | None:
+        row = (
+            self._cursor()
+            .execute(f"SELECT {self._USER_COLUMNS} FROM users WHERE email = ?", [email])  # noqa: S608
+            .fetchone()
+        )
+        return self._user_from_row(row) if row else None
+
+    def list_users(self) -> list[User]:
+        rows = (
+            self._cursor()
+            .execute(f"SELECT {self._USER_COLUMNS} FROM users ORDER BY created, email")  # noqa: S608
+            .fetchall()
+        )
+        return [self._user_from_row(r) for r in rows]
+
+    def delete_user(self, user_id: str) -> bool:
+        with self._write_lock:
+            cur = self._cursor()
+            gone = cur.execute("DELETE FROM users WHERE id = ? RETURNING id", [user_id]).fetchall()
+            cur.execute("DELETE FROM login_sessions WHERE user_id = ?", [user_id])
+        return bool(gone)
+
+    def create_login_session(self, session: LoginSession) -> None:
+        with self._write_lock:
+            self._cursor().execute(
+                "INSERT INTO login_sessions (key, user_id, csrf, created, expires)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [session.key, session.user_id, session.csrf, session.created, session.expires],
+            )
+
+    def get_login_session(self, key: str) -> LoginSession | None:
+        row = (
+            self._cursor()
+            .execute(
+                "SELECT key, user_id, csrf, created, expires FROM login_sessions WHERE key = ?",
+                [key],
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return LoginSession(key=row[0], user_id=row[1], csrf=row[2], created=row[3], expires=row[4])
+
+    def delete_login_session(self, key: str) -> None:
+        with self._write_lock:
+            self._cursor().execute("DELETE FROM login_sessions WHERE key = ?", [key])
+
+    def delete_expired_login_sessions(self, now_ms: int) -> int:
+        with self._write_lock:
+            gone = (
+                self._cursor()
+                .execute("DELETE FROM login_sessions WHERE expires <= ? RETURNING 1", [now_ms])
+                .fetchall()
+            )
+        return len(gone)
+
+    # -- API keys ---------------------------------------------------------------------------
+    def create_api_key(self, key: ApiKey, key_hash: str) -> None:
+        with self._write_lock:
+            self._cursor().execute(
+                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?)",
+                [key.id, key_hash, key.app_id, key.name, key.created, key.revoked],
+            )
+
+    def list_api_keys(self) -> list[ApiKey]:
+        rows = (
+            self._cursor()
+            .execute("SELECT id, app_id, name, created, revoked FROM api_keys ORDER BY created")
+            .fetchall()
+        )
+        return [ApiKey(id=r[0], app_id=r[1], name=r[2], created=r[3], revoked=r[4]) for r in rows]
+
+    def find_api_key(self, key_hash: str) -> ApiKey | None:
+        row = first_row(
+            self._cursor()
+            .execute(
+                "SELECT id, app_id, name, created, revoked FROM api_keys"
+                " WHERE hash = ? AND revoked IS NULL",
+                [key_hash],
+            )
+            .fetchall()
+        )
+        return ApiKey(id=row[0], app_id=row[1], name=row[2], created=row[3]) if row else None
+
+    def revoke_api_key(self, key_id: str, when_ms: int) -> bool:
+        with self._write_lock:
+            rows = (
+                self._cursor()
+                .execute(
+                    "UPDATE api_keys SET revoked = ? WHERE id = ? AND revoked IS NULL RETURNING id",
+                    [when_ms, key_id],
+                )
+                .fetchall()
+            )
+        return bool(rows)
