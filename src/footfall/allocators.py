@@ -19,7 +19,7 @@ from __future__ import annotations
 import sys
 from collections.abc import MutableMapping
 
-# (variable, value, what it does) — read by docs/deployment.md and the startup log
+# (variable, value, why): docs/deployment.md explains the same to operators
 DEFAULTS: tuple[tuple[str, str, str], ...] = (
     (
         "DUCKDB_JE_MALLOC_CONF",

@@ -3,7 +3,7 @@ even when a client keeps sending an old session id (and so tests can move a froz
 
 Memory matters here: a busy site opens tens of thousands of sessions every half hour and each is
 remembered for the whole timeout. Session ids are therefore kept by their 64-bit hash (an int,
-not the 36-character string: ~80 instead of ~155 bytes a session), and hits of the same
+not the 36-character string: ~90 instead of ~160 bytes a session), and hits of the same
 millisecond share one timestamp object. Two ids with the same hash (odds ~1e-8 at a million
 live sessions; the hash is salted per process) at worst end one session early or late.
 """

@@ -300,8 +300,10 @@ class DuckDBStore(DuckDBAccounts):
         return table
 
     def _out_of_memory(self) -> StoreOutOfMemory:
-        try:
-            limit = self.fetch("SELECT current_setting('memory_limit')")[0][0]
+        try:  # the cursor itself, not fetch(): this must not recurse when memory is short
+            limit = (
+                self._cursor().execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+            )
         except duckdb.Error:
             limit = "its limit"
         return StoreOutOfMemory(
