@@ -299,32 +299,28 @@ class Rollups:
             f" h.hostname, hash(h.visitor_id) AS vh, {attrs} FROM _rb h"
             " LEFT JOIN _rb_m s ON s.session_id = h.session_id WHERE coalesce(h.bot, '') = ''"
         )
+        # (dimension, value expression, rows) of every dimension counted and sketched per hit
+        dims = [
+            (name, _norm(col), " WHERE event = 'pageview'" if name == "event:page" else "")
+            for name, col in HIT_DIMS.items()
+        ]
+        dims += [(d.name, _norm(_v(d.short)), "") for d in SKETCH_VISIT_DIMS]
         pv = "count(*) FILTER (WHERE event = 'pageview')"
         counts = [
             f"SELECT day, '{TOTAL}' AS dim, '' AS value, {pv} AS pv, count(*) AS ev FROM _rb_h GROUP BY 1"
         ]
-        for name, col in HIT_DIMS.items():
-            where = " WHERE event = 'pageview'" if name == "event:page" else ""
-            counts.append(
-                f"SELECT day, '{name}', {_norm(col)}, {pv}, count(*) FROM _rb_h{where} GROUP BY 1, 3"
-            )
-        for d in SKETCH_VISIT_DIMS:
-            counts.append(
-                f"SELECT day, '{d.name}', {_norm(_v(d.short))}, {pv}, count(*) FROM _rb_h GROUP BY 1, 3"
-            )
+        counts += [
+            f"SELECT day, '{name}', {value}, {pv}, count(*) FROM _rb_h{where} GROUP BY 1, 3"
+            for name, value, where in dims
+        ]
         deltas = "INSERT INTO rollup_hits SELECT ?, * FROM (" + " UNION ALL ".join(counts) + ")"
         sketches = [
             f"SELECT day, '{TOTAL}' AS dim, '' AS value, {_register(P_TOTAL)} AS reg, {_rho(P_TOTAL)} AS rho FROM _rb_h"
         ]
-        for name, col in HIT_DIMS.items():
-            where = " WHERE event = 'pageview'" if name == "event:page" else ""
-            sketches.append(
-                f"SELECT day, '{name}', {_norm(col)}, {_register(P_DIM)}, {_rho(P_DIM)} FROM _rb_h{where}"
-            )
-        for d in SKETCH_VISIT_DIMS:
-            sketches.append(
-                f"SELECT day, '{d.name}', {_norm(_v(d.short))}, {_register(P_DIM)}, {_rho(P_DIM)} FROM _rb_h"
-            )
+        sketches += [
+            f"SELECT day, '{name}', {value}, {_register(P_DIM)}, {_rho(P_DIM)} FROM _rb_h{where}"
+            for name, value, where in dims
+        ]
         sketch = (
             "INSERT INTO rollup_hll SELECT ?, 'd', day, dim, value, reg, max(rho) FROM ("
             + " UNION ALL ".join(sketches)
