@@ -17,11 +17,11 @@ import pytest
 from footfall.clock import FrozenClock
 from footfall.dashboard.accounts import Accounts
 from footfall.model import App
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.dashboard.conftest import CHEAP_ARGON2
 from tests.dashboard.helpers import PASSWORD, send_pageview, visitor
 from tests.live import LiveServer, live_server
 
-CHROMIUM = "/usr/bin/chromium"
 HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -37,18 +37,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwr
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
 
