@@ -137,6 +137,7 @@ class Runtime:
                 "footfall: pixel requests parsed in Python: footfall._speedups was not built "
                 "(install with a C compiler present for ~25%% more hits/s)"
             )
+        self.feed.start()
         self.buffer.start()
         self.upkeep.start()
 
@@ -153,6 +154,7 @@ class Runtime:
         self.closed = True
         self.upkeep.close()
         written = self.buffer.close()
+        self.feed.close()
         self.feed.fold()
         log.info("footfall: shut down after writing %d hits", written)
         self.store.close()

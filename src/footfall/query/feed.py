@@ -6,6 +6,10 @@ than collecting the hits. :class:`RollupFeed` keeps the written batches (already
 table) and folds them in together once ``max_rows`` hits wait or the oldest has waited ``max_wait_ms``,
 and on shutdown. Rollup answers therefore trail the raw events by at most that wait.
 
+Once :meth:`RollupFeed.start` ran, folds happen on the feed's own thread, so the buffer's flusher
+goes on writing (and releasing) hits while a fold takes its time; without it (tests, imports) they
+happen in the caller's thread.
+
 A crash between a flush and the fold must not leave the rollups silently short: before the first
 waiting batch of an app, a row in ``rollup_pending`` says so (with a sequence number), and it is
 deleted once that app's batches are folded in. At start-up, :meth:`recover` turns any row left over
@@ -45,6 +49,9 @@ class RollupFeed:
         self._marked: set[str] = set()
         self._seq = 0
         self.folds = 0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
         if self.rollups.enabled:
             self.store.write([(PENDING_DDL, [])])
 
@@ -77,7 +84,7 @@ class RollupFeed:
                 rows = [
                     ("INSERT INTO rollup_pending VALUES (?, ?)", [a, self._seq]) for a in unmarked
                 ]
-                self.store.write(rows)
+                self.store.write(rows, appends=True)  # not held up by a fold under way
                 self._marked |= unmarked
             if not self._batches:
                 self._since = self.clock.now_ms()
@@ -85,12 +92,45 @@ class RollupFeed:
             self._rows += batch.num_rows
             due = self._rows >= self.max_rows
         if due:
-            self.fold()
+            self._due()
 
     def tick(self) -> None:
         """Fold in what waits once the oldest batch has waited long enough (the flusher's timer)."""
         if self._batches and self.clock.now_ms() - self._since >= self.max_wait_ms:
+            self._due()
+
+    def _due(self) -> None:
+        if self._thread is not None:
+            self._wake.set()
+        else:
             self.fold()
+
+    # -- the folding thread -----------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is None and self.rollups.enabled:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="footfall-rollups", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.fold()
+            except Exception:  # never let the folding thread die
+                log.exception("rollup fold failed")
+
+    def close(self) -> None:
+        """Stop the folding thread (a fold under way finishes); what still waits stays waiting
+        for :meth:`fold`."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stop.set()
+            self._wake.set()
+            thread.join()
 
     def fold(self) -> int:
         """Fold every waiting batch into the rollups now; returns the hits folded in."""

@@ -42,6 +42,10 @@ P_TOTAL = 12  # HyperLogLog precision for the total: 4096 registers, ~1.6 % stan
 P_DIM = 10  # for dimension values: 1024 registers, ~3.3 % standard error
 TOTAL = ""  # the dimension name rows for the whole app use
 DELTA_REACH_MS = 2 * 86_400_000  # how far before a batch's session horizon a session may start
+# A fold runs on one of DuckDB's threads: as fast as on two for 50,000 hits, and its grouping of
+# the batch by session takes one hash table instead of one per thread (~50 MB less at 50,000
+# hits; more on bigger machines) while the web server keeps the other cores (docs/benchmarks.md)
+FOLD_THREADS = 1
 
 # first-hit visit attributes: fixed once a session's first hit is stored, so sketchable per hit
 FIRST_HIT_DIMS = [
@@ -89,6 +93,11 @@ DDL = [
 
 def _register(p: int, vh: str = "vh") -> str:
     return f"CAST({vh} & {(1 << p) - 1} AS SMALLINT)"
+
+
+def _pair(dim: str, value: str) -> str:
+    """A (dimension, value) struct; ``dim`` is one of this module's constants, never input."""
+    return f"{{'dim': '{dim}', 'value': {value}}}"
 
 
 def _rho(p: int, vh: str = "vh") -> str:
@@ -191,22 +200,22 @@ class Rollups:
         if state is None:
             steps.append(("INSERT OR REPLACE INTO rollup_state VALUES (?, ?)", [app_id, tz]))
         steps.append(("SELECT epoch_ms(min(started)) FROM _rb_old", []))
-        result = self.store.write(steps, {"_rb": part})
+        result = self.store.write(steps, {"_rb": part}, threads=FOLD_THREADS)
         oldest = result[-1][0][0] if result[-1] else None
         if oldest is not None and oldest < span.first_ms - SESSION_HORIZON_MS - DELTA_REACH_MS:
             # a session older than the local-day offsets reach: count its days again from raw
             self.store.write([("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id])])
 
-    def session_steps(self, app_id: str, span: Span) -> list[tuple[str, list[Any]]]:
-        """Merge the batch's sessions into ``sessions`` (new ones inserted, old ones extended)."""
+    def _batch_sessions(self) -> str:
+        """The batch's hits grouped by session: what each session gained in this batch."""
         # the first hit's values, taken together: one arg_min over a struct is ~40 % faster and
         # needs ~30 % less memory than an arg_min per column (bench/fold.py, docs/benchmarks.md)
         firsts = {"visitor_id": "visitor_id", "bot": "bot"}
         firsts |= {_v(d.short): self.sql.d.text.format(x=d.column) for d in FIRST_HIT_DIMS}
         packed = ", ".join(f"{name} := {expr}" for name, expr in firsts.items())
         unpacked = ", ".join(f"f.{name} AS {name}" for name in firsts)
-        new = (
-            f"CREATE OR REPLACE TEMP TABLE _rb_s AS SELECT * EXCLUDE (f), {unpacked} FROM ("
+        return (
+            f"SELECT * EXCLUDE (f), {unpacked} FROM ("
             "SELECT session_id, min(ts) AS started,"
             " max(ts) AS ended, count(*) FILTER (WHERE event = 'pageview') AS s_pageviews,"
             " count(*) AS s_hits,"
@@ -217,10 +226,28 @@ class Rollups:
             + self.sql.d.first.format(x=f"struct_pack({packed})")
             + " AS f FROM _rb WHERE session_id IS NOT NULL GROUP BY session_id)"
         )
+
+    @staticmethod
+    def _merged(app_id: str, span: Span) -> tuple[str, list[Any]]:
+        """A ``WITH`` clause naming ``_rb_m``: the batch's sessions as merged by
+        :meth:`session_steps`. Every merged session ended at or after the batch's first hit, and
+        older rows of the same ids are gone, so this reads only the rows the fold just wrote."""
+        return (
+            "WITH _rb_m AS (SELECT * FROM sessions WHERE app_id = ? AND ended >= ?"
+            " AND session_id IN (SELECT session_id FROM _rb)) ",
+            [app_id, as_utc(span.first_ms)],
+        )
+
+    def session_steps(self, app_id: str, span: Span) -> list[tuple[str, list[Any]]]:
+        """Merge the batch's sessions into ``sessions`` (new ones inserted, old ones extended).
+
+        Only ``_rb_old`` (the earlier rows of the batch's sessions, needed after they are
+        deleted) is a temporary table: a transaction's temporary tables stay in memory until it
+        commits, so the rest is read where it is (``_rb`` and ``sessions``)."""
         horizon = as_utc(span.first_ms - SESSION_HORIZON_MS)
         old = (
             "CREATE OR REPLACE TEMP TABLE _rb_old AS SELECT * FROM sessions WHERE app_id = ?"
-            " AND ended >= ? AND session_id IN (SELECT session_id FROM _rb_s)"
+            " AND ended >= ? AND session_id IN (SELECT session_id FROM _rb)"
         )
         delete = (
             "DELETE FROM sessions WHERE app_id = ? AND ended >= ?"
@@ -232,7 +259,7 @@ class Rollups:
             for d in FIRST_HIT_DIMS
         )
         merged = (
-            "INSERT INTO _rb_m SELECT ?, n.session_id,"
+            "INSERT INTO sessions SELECT ?, n.session_id,"
             f" CASE WHEN {newer} THEN n.visitor_id ELSE o.visitor_id END,"
             f" hash(CASE WHEN {newer} THEN n.visitor_id ELSE o.visitor_id END),"
             " least(n.started, coalesce(o.started, n.started)),"
@@ -244,15 +271,12 @@ class Rollups:
             " CASE WHEN o.exit_ts IS NULL OR n.exit_ts >= o.exit_ts THEN n.v_exit_page"
             " ELSE o.v_exit_page END, greatest(n.exit_ts, coalesce(o.exit_ts, n.exit_ts)), "
             + keep
-            + " FROM _rb_s n LEFT JOIN _rb_old o ON o.session_id = n.session_id"
+            + f" FROM ({self._batch_sessions()}) n LEFT JOIN _rb_old o ON o.session_id = n.session_id"
         )
         return [
-            (new, []),
             (old, [app_id, horizon]),
             (delete, [app_id, horizon]),
-            ("CREATE OR REPLACE TEMP TABLE _rb_m AS SELECT * FROM sessions LIMIT 0", []),
             (merged, [app_id]),
-            ("INSERT INTO sessions SELECT * FROM _rb_m", []),
         ]
 
     def session_delta_steps(self, app_id: str, tz: str, span: Span) -> list[tuple[str, list[Any]]]:
@@ -262,28 +286,27 @@ class Rollups:
         lo = span.first_ms - SESSION_HORIZON_MS - DELTA_REACH_MS
         day, params = self._local_day("started", tz, lo, span.last_ms)
         human = "coalesce(bot, '') = ''"
+        with_m, m_params = self._merged(app_id, span)
+        columns = ", ".join(
+            ["bot", "started", "ended", "s_pageviews", "s_hits", *(_v(d.short) for d in VISIT_DIMS)]
+        )
         signed = (
-            f"CREATE OR REPLACE TEMP TABLE _rb_sd AS SELECT 1 AS sign, {day} AS day, * FROM _rb_m"
-            f" WHERE {human} UNION ALL SELECT -1, {day}, * FROM _rb_old WHERE {human}"
+            with_m + f", _rb_sd AS (SELECT 1 AS sign, {day} AS day, {columns} FROM _rb_m"
+            f" WHERE {human} UNION ALL SELECT -1, {day}, {columns} FROM _rb_old WHERE {human}) "
         )
-        bounce = "sum(sign) FILTER (WHERE s_pageviews = 1 AND s_hits = 1)"
-        rest = "sum(sign * epoch(ended - started)), sum(sign * s_pageviews)"
-        groups = [
-            f"SELECT day, '{TOTAL}' AS dim, '' AS value, sum(sign), {bounce}, {rest}"
-            " FROM _rb_sd GROUP BY 1"
-        ]
-        for d in VISIT_DIMS:
-            groups.append(
-                f"SELECT day, '{d.name}', {_norm(_v(d.short))}, sum(sign), {bounce}, {rest}"
-                " FROM _rb_sd GROUP BY 1, 3"
-            )
+        signed_params = [*m_params, *params, *params]
+        # one grouping over (day, dimension, value) pairs: a statement of one aggregate per
+        # dimension held every aggregate's table at once (~100 MB more on 50,000 sessions)
+        pairs = [_pair(TOTAL, "''")] + [_pair(d.name, _norm(_v(d.short))) for d in VISIT_DIMS]
         deltas = (
-            "INSERT INTO rollup_sessions SELECT ?, day, dim, value, visits, coalesce(bounces, 0),"
-            " duration, pageviews FROM (" + " UNION ALL ".join(groups) + ")"
-            " AS g(day, dim, value, visits, bounces, duration, pageviews)"
+            "INSERT INTO rollup_sessions " + signed + "SELECT ?, day, u.dim, u.value, sum(sign),"
+            " coalesce(sum(sign) FILTER (WHERE s_pageviews = 1 AND s_hits = 1), 0),"
+            " sum(sign * epoch(ended - started)), sum(sign * s_pageviews) FROM ("
+            "SELECT day, sign, started, ended, s_pageviews, s_hits,"
+            f" unnest([{', '.join(pairs)}]) AS u FROM _rb_sd) GROUP BY day, u.dim, u.value"
         )
-        dirty = "INSERT INTO rollup_dirty SELECT DISTINCT ?, 'd', day FROM _rb_sd"
-        return [(signed, [*params, *params]), (deltas, [app_id]), (dirty, [app_id])]
+        dirty = "INSERT INTO rollup_dirty " + signed + "SELECT DISTINCT ?, 'd', day FROM _rb_sd"
+        return [(deltas, [*signed_params, app_id]), (dirty, [*signed_params, app_id])]
 
     def hit_steps(self, app_id: str, tz: str, span: Span) -> list[tuple[str, list[Any]]]:
         """Pageview/event deltas and visitor sketches of the batch's (non-bot) hits.
@@ -293,38 +316,37 @@ class Rollups:
         against every recent row of ``sessions``, keeps a fold's memory and time in proportion
         to the batch."""
         day, day_params = self._local_day("h.ts", tz, span.first_ms, span.last_ms)
+        with_m, m_params = self._merged(app_id, span)
         attrs = ", ".join(f"s.{_v(d.short)}" for d in SKETCH_VISIT_DIMS)
         hits = (
-            f"CREATE OR REPLACE TEMP TABLE _rb_h AS SELECT {day} AS day, h.event, h.path,"
+            f"CREATE OR REPLACE TEMP TABLE _rb_h AS {with_m}SELECT {day} AS day, h.event, h.path,"
             f" h.hostname, hash(h.visitor_id) AS vh, {attrs} FROM _rb h"
             " LEFT JOIN _rb_m s ON s.session_id = h.session_id WHERE coalesce(h.bot, '') = ''"
         )
-        # (dimension, value expression, rows) of every dimension counted and sketched per hit
-        dims = [
-            (name, _norm(col), " WHERE event = 'pageview'" if name == "event:page" else "")
-            for name, col in HIT_DIMS.items()
-        ]
-        dims += [(d.name, _norm(_v(d.short)), "") for d in SKETCH_VISIT_DIMS]
-        pv = "count(*) FILTER (WHERE event = 'pageview')"
-        counts = [
-            f"SELECT day, '{TOTAL}' AS dim, '' AS value, {pv} AS pv, count(*) AS ev FROM _rb_h GROUP BY 1"
-        ]
-        counts += [
-            f"SELECT day, '{name}', {value}, {pv}, count(*) FROM _rb_h{where} GROUP BY 1, 3"
-            for name, value, where in dims
-        ]
-        deltas = "INSERT INTO rollup_hits SELECT ?, * FROM (" + " UNION ALL ".join(counts) + ")"
-        sketches = [
-            f"SELECT day, '{TOTAL}' AS dim, '' AS value, {_register(P_TOTAL)} AS reg, {_rho(P_TOTAL)} AS rho FROM _rb_h"
-        ]
-        sketches += [
-            f"SELECT day, '{name}', {value}, {_register(P_DIM)}, {_rho(P_DIM)} FROM _rb_h{where}"
-            for name, value, where in dims
-        ]
+        # every dimension counted and sketched per hit, as (dimension, value) pairs unnested
+        # into one grouping (one aggregate per dimension held them all in memory at once)
+        page = _pair("event:page", _norm("path"))
+        pairs = [_pair(TOTAL, "''"), f"CASE WHEN event = 'pageview' THEN {page} END"]
+        pairs += [_pair(name, _norm(col)) for name, col in HIT_DIMS.items() if name != "event:page"]
+        pairs += [_pair(d.name, _norm(_v(d.short))) for d in SKETCH_VISIT_DIMS]
+        unnested = f"unnest([{', '.join(pairs)}]) AS u"
+        deltas = (
+            "INSERT INTO rollup_hits SELECT ?, day, u.dim, u.value,"
+            " count(*) FILTER (WHERE event = 'pageview'), count(*) FROM ("
+            f"SELECT day, event, {unnested} FROM _rb_h) WHERE u IS NOT NULL"
+            " GROUP BY day, u.dim, u.value"
+        )
+        # a register and its rank at the total's precision and at the dimensions' one
+        ranks = (
+            f"{_register(P_TOTAL)} AS reg_t, {_rho(P_TOTAL)} AS rho_t,"
+            f" {_register(P_DIM)} AS reg_d, {_rho(P_DIM)} AS rho_d"
+        )
         sketch = (
-            "INSERT INTO rollup_hll SELECT ?, 'd', day, dim, value, reg, max(rho) FROM ("
-            + " UNION ALL ".join(sketches)
-            + ") GROUP BY ALL"
+            "INSERT INTO rollup_hll SELECT ?, 'd', day, u.dim, u.value,"
+            f" CASE WHEN u.dim = '{TOTAL}' THEN reg_t ELSE reg_d END AS reg,"
+            f" max(CASE WHEN u.dim = '{TOTAL}' THEN rho_t ELSE rho_d END) FROM ("
+            f"SELECT day, {ranks}, {unnested} FROM _rb_h) WHERE u IS NOT NULL"
+            " GROUP BY day, u.dim, u.value, reg"
         )
         dirty = (
             "INSERT INTO rollup_dirty SELECT DISTINCT ?, unit, day FROM (SELECT 'd' AS unit, day"
@@ -332,7 +354,7 @@ class Rollups:
             " UNION SELECT 'm', CAST(date_trunc('month', day) AS DATE) FROM _rb_h)"
         )
         return [
-            (hits, day_params),
+            (hits, [*m_params, *day_params]),
             (deltas, [app_id]),
             (sketch, [app_id]),
             (dirty, [app_id]),

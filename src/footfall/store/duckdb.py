@@ -61,8 +61,12 @@ class DuckDBStore(DuckDBAccounts):
         except duckdb.Error as exc:  # e.g. a memory limit DuckDB cannot read
             raise StoreError(f"cannot open {self.path}: {exc}") from None
         self._local = threading.local()
+        self._threads = int(self._con.execute("SELECT current_setting('threads')").fetchall()[0][0])
         self.generation = 0  # counts write() calls
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one write transaction at a time ...
+        # ... except appends of hits, which touch nothing else: a rollup fold or compaction in
+        # progress does not hold up the buffer's flushes (their rows would pile up in memory)
+        self._append_lock = threading.Lock()
         if not read_only:
             self._migrate()
 
@@ -117,7 +121,7 @@ class DuckDBStore(DuckDBAccounts):
         if batch.num_rows == 0:
             return 0
         names = ", ".join(batch.column_names)  # names come from EVENT_COLUMNS, never from requests
-        with self._write_lock:
+        with self._append_lock:
             cur = self._cursor()
             cur.register("_footfall_batch", batch)
             try:
@@ -226,25 +230,39 @@ class DuckDBStore(DuckDBAccounts):
         self,
         steps: Sequence[tuple[str, Sequence[Any]]],
         tables: dict[str, pa.Table] | None = None,
+        *,
+        threads: int | None = None,
+        appends: bool = False,
     ) -> list[list[tuple[Any, ...]]]:
         """Run statements in one transaction under the write lock, with Arrow tables visible by
-        name; returns each statement's rows. SQL comes from footfall.query, values are bound."""
-        with self._write_lock:
+        name; returns each statement's rows. SQL comes from footfall.query, values are bound.
+
+        ``threads``: run them on at most that many of DuckDB's threads (the setting is
+        database-wide, so queries running meanwhile get as many; it is put back afterwards).
+        ``appends``: the statements only add rows that no other writer changes (bookkeeping that
+        goes with appended hits): they run beside a write transaction under way, not after it."""
+        with self._append_lock if appends else self._write_lock:
             self.generation += 1  # readers caching derived-table state re-read after any write
             cur = self._cursor()
             for name, table in (tables or {}).items():
                 cur.register(name, table)
             out: list[list[tuple[Any, ...]]] = []
+            fewer = threads is not None and threads < self._threads
             try:
+                if fewer:
+                    cur.execute(f"SET threads = {int(threads or 1)}")  # an int from our code
                 cur.execute("BEGIN TRANSACTION")
-                for sql, params in steps:
-                    cur.execute(sql, list(params))
-                    out.append(cur.fetchall() if cur.description else [])
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
+                try:
+                    for sql, params in steps:
+                        cur.execute(sql, list(params))
+                        out.append(cur.fetchall() if cur.description else [])
+                    cur.execute("COMMIT")
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    raise
             finally:
+                if fewer:
+                    cur.execute(f"SET threads = {self._threads}")
                 for name in tables or {}:
                     cur.unregister(name)
                 self._drop_temp_tables(cur)
