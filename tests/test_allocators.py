@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 import textwrap
@@ -110,3 +111,33 @@ def test_the_server_runs_with_the_users_choice(tmp_path: Path) -> None:
     log = served_log(tmp_path, {"ARROW_DEFAULT_MEMORY_POOL": "mimalloc"})
     assert "Arrow memory pool: mimalloc" in log
     assert "DuckDB jemalloc: background_thread:true,dirty_decay_ms:250,muzzy_decay_ms:0" in log
+
+
+def test_release_free_memory_returns_free_pages_inside_the_c_heap() -> None:
+    """glibc gives back only the heap's free top on its own: ~80 MB freed below a chunk still in
+    use stay resident until ``malloc_trim`` (what a fold's freed batches looked like)."""
+    code = textwrap.dedent(
+        """
+        import ctypes, re
+        from footfall import allocators
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc.restype = ctypes.c_void_p
+        libc.free.argtypes = [ctypes.c_void_p]
+        def anon_mb():
+            status = open("/proc/self/status").read()
+            return int(re.search(r"RssAnon:\\s+(\\d+)", status).group(1)) // 1024
+        chunks = [libc.malloc(64 * 1024) for _ in range(1280)]  # 80 MB, below the mmap size
+        for c in chunks:
+            ctypes.memset(c, 1, 64 * 1024)
+        for c in chunks[:-1]:  # the last one stays: the free space is not at the heap's top
+            libc.free(c)
+        before = anon_mb()
+        released = allocators.release_free_memory()
+        print(released, before - anon_mb())
+        """
+    )
+    if not Path("/proc/self/status").exists() or "glibc" not in " ".join(platform.libc_ver()):
+        pytest.skip("needs Linux with glibc")
+    released, dropped = fresh_python(code).split()
+    assert released == "True"
+    assert int(dropped) > 60

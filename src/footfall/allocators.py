@@ -16,8 +16,11 @@ is left alone, so ``DUCKDB_JE_MALLOC_CONF= footfall serve`` runs with jemalloc's
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 
 # (variable, value, why): docs/deployment.md explains the same to operators
 DEFAULTS: tuple[tuple[str, str, str], ...] = (
@@ -58,3 +61,31 @@ def describe(environ: MutableMapping[str, str]) -> str:
     return (
         f"DuckDB jemalloc: {jemalloc}; Arrow memory pool: {pa.default_memory_pool().backend_name}"
     )
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to call
+        return None
+    if trim is not None:
+        trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+def release_free_memory() -> bool:
+    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``); False where the
+    C library has no such call.
+
+    Arrow's column buffers come from this heap (``ARROW_DEFAULT_MEMORY_POOL=system``), and glibc
+    returns free space only from the heap's top: after a rollup fold freed ~50 MB of batches in
+    the middle of it, an idle server kept them resident (docs/benchmarks.md). The server calls
+    this after each fold; it takes a millisecond or two.
+    """
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True

@@ -65,7 +65,11 @@ class Runtime:
 
         rollups = Rollups(store, timezone_of, clock=clock)
         feed = RollupFeed(
-            rollups, clock, max_rows=config.rollup_batch, max_wait_ms=int(config.rollup_wait * 1000)
+            rollups,
+            clock,
+            max_rows=config.rollup_batch,
+            max_wait_ms=int(config.rollup_wait * 1000),
+            after_fold=allocators.release_free_memory,
         )
         feed.recover()
         buffer = HitBuffer(

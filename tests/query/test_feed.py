@@ -3,6 +3,7 @@ between writing and folding them in leads to a rebuild, never to rollups silentl
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +106,32 @@ def test_a_clean_fold_leaves_nothing_to_recover(tmp_path: Path) -> None:
     write(store, feed, hits_to_table(hits()))
     feed.fold()
     assert RollupFeed(rollups, clock).recover() == []
+
+
+def test_a_started_feed_folds_on_its_own_thread(tmp_path: Path) -> None:
+    store, berlin, rollups, feed, _ = setup(tmp_path / "f.duckdb", max_rows=5)
+    folded_on: list[str] = []
+    done = threading.Event()
+    feed.after_fold = lambda: (folded_on.append(threading.current_thread().name), done.set())
+    feed.start()
+    try:
+        write(store, feed, hits_to_table(hits()))  # over the size: handed to the feed's thread
+        assert done.wait(30)
+    finally:
+        feed.close()
+    assert folded_on == ["footfall-rollups"] and feed.waiting == 0
+    assert_same(*engines(store), berlin)
+
+
+def test_hits_and_their_marks_are_written_while_a_fold_is_under_way(tmp_path: Path) -> None:
+    """A long write transaction (a fold, a compaction) must not hold up the buffer's flushes:
+    their hits would pile up in memory meanwhile."""
+    store, berlin, rollups, feed, _ = setup(tmp_path / "f.duckdb", max_rows=10**6)
+    with store._write_lock:  # noqa: SLF001  (what a write transaction under way holds)
+        flushed = threading.Thread(target=write, args=(store, feed, hits_to_table(hits())))
+        flushed.start()
+        flushed.join(30)
+        assert not flushed.is_alive()  # the hits and their rollup_pending mark are written
+    assert store.count_events() == len(hits())
+    apps = store.fetch("SELECT count(DISTINCT app_id) FROM events")
+    assert store.fetch("SELECT count(DISTINCT app_id) FROM rollup_pending") == apps != [(0,)]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,13 +35,20 @@ PENDING_DDL = "CREATE TABLE IF NOT EXISTS rollup_pending (app_id VARCHAR, seq BI
 
 class RollupFeed:
     def __init__(
-        self, rollups: Rollups, clock: Clock, *, max_rows: int = 50_000, max_wait_ms: int = 10_000
+        self,
+        rollups: Rollups,
+        clock: Clock,
+        *,
+        max_rows: int = 50_000,
+        max_wait_ms: int = 10_000,
+        after_fold: Callable[[], object] | None = None,
     ) -> None:
         self.rollups = rollups
         self.store = rollups.store
         self.clock = clock
         self.max_rows = max_rows
         self.max_wait_ms = max_wait_ms
+        self.after_fold = after_fold  # e.g. give the freed batches' memory back to the system
         self._lock = threading.Lock()  # guards the waiting batches
         self._fold_lock = threading.Lock()  # one fold at a time, in order
         self._batches: list[pa.Table] = []
@@ -154,4 +162,8 @@ class RollupFeed:
                     ]
                 )
             self.folds += 1
-            return table.num_rows
+            folded = table.num_rows
+            del batches, table
+            if self.after_fold is not None:
+                self.after_fold()
+            return folded
