@@ -127,7 +127,7 @@ def test_hits_and_their_marks_are_written_while_a_fold_is_under_way(tmp_path: Pa
     """A long write transaction (a fold, a compaction) must not hold up the buffer's flushes:
     their hits would pile up in memory meanwhile."""
     store, berlin, rollups, feed, _ = setup(tmp_path / "f.duckdb", max_rows=10**6)
-    with store._write_lock:  # noqa: SLF001  (what a write transaction under way holds)
+    with store._write_lock:  # what a write transaction under way holds
         flushed = threading.Thread(target=write, args=(store, feed, hits_to_table(hits())))
         flushed.start()
         flushed.join(30)
