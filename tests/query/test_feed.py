@@ -135,3 +135,25 @@ def test_hits_and_their_marks_are_written_while_a_fold_is_under_way(tmp_path: Pa
     assert store.count_events() == len(hits())
     apps = store.fetch("SELECT count(DISTINCT app_id) FROM events")
     assert store.fetch("SELECT count(DISTINCT app_id) FROM rollup_pending") == apps != [(0,)]
+
+
+def test_a_fold_runs_on_one_duckdb_thread_and_puts_the_setting_back(tmp_path: Path) -> None:
+    store, berlin, rollups, feed, _ = setup(tmp_path / "f.duckdb", max_rows=10**6)
+    store.fetch("SET threads = 3")
+    store._threads = 3  # what the store was opened with
+    seen: list[str] = []
+    feed.after_fold = lambda: seen.append(store.fetch("SELECT current_setting('threads')")[0][0])
+    original_write = store.write
+
+    def write_and_look(steps: Any, tables: Any = None, **options: Any) -> Any:
+        steps = [*steps, ("SELECT current_setting('threads')", [])]
+        out = original_write(steps, tables, **options)
+        seen.append(out[-1][0][0])
+        return out[:-1]
+
+    store.write = write_and_look
+    write(store, feed, hits_to_table(hits()))
+    feed.fold()
+    assert "1" in [str(s) for s in seen[:-1]]  # inside the fold's transaction
+    assert str(seen[-1]) == "3"  # after it
+    assert_same(*engines(store), berlin)

@@ -17,13 +17,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from footfall.query.periods import Window, bucket_keys
-from footfall.query.rollup import (
-    SESSION_DIMS,
-    SKETCH_DIMS,
-    TOTAL,
-    Rollups,
-    precision,
-)
+from footfall.query.rollup import Rollups
+from footfall.query.rollup_schema import SESSION_DIMS, SKETCH_DIMS, TOTAL, precision
 from footfall.query.spec import HIT_METRICS, SESSION_METRICS, Dim
 
 Unit = tuple[str, date]  # ("d" | "w" | "m", first day of the unit)

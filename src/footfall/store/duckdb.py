@@ -242,15 +242,16 @@ class DuckDBStore(DuckDBAccounts):
         ``appends``: the statements only add rows that no other writer changes (bookkeeping that
         goes with appended hits): they run beside a write transaction under way, not after it."""
         with self._append_lock if appends else self._write_lock:
-            self.generation += 1  # readers caching derived-table state re-read after any write
+            if not appends:  # (appended bookkeeping is nothing a reader caches)
+                self.generation += 1  # readers caching derived-table state re-read after a write
             cur = self._cursor()
             for name, table in (tables or {}).items():
                 cur.register(name, table)
             out: list[list[tuple[Any, ...]]] = []
-            fewer = threads is not None and threads < self._threads
+            limit = threads if threads is not None and threads < self._threads else None
             try:
-                if fewer:
-                    cur.execute(f"SET threads = {int(threads or 1)}")  # an int from our code
+                if limit is not None:
+                    cur.execute(f"SET threads = {int(limit)}")  # an int from our code
                 cur.execute("BEGIN TRANSACTION")
                 try:
                     for sql, params in steps:
@@ -261,7 +262,7 @@ class DuckDBStore(DuckDBAccounts):
                     cur.execute("ROLLBACK")
                     raise
             finally:
-                if fewer:
+                if limit is not None:
                     cur.execute(f"SET threads = {self._threads}")
                 for name in tables or {}:
                     cur.unregister(name)
