@@ -272,7 +272,7 @@ class DuckDBStore(DuckDBAccounts):
     @staticmethod
     def _drop_temp_tables(cur: duckdb.DuckDBPyConnection) -> None:
         """Temporary tables of a write live only for that write: kept, they hold the last rollup
-        fold's working set in memory (~80 MB at 50,000 hits)."""
+        fold's sessions and hits in memory (~15 MB at 50,000 one-hit sessions)."""
         names = cur.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
         for (name,) in names:
             quoted = '"' + name.replace('"', '""') + '"'  # a name from the catalog, not a request
