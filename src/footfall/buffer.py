@@ -66,14 +66,15 @@ class HitBuffer:
         flush_size: int = 5000,
         capacity: int = 500_000,
         interval: float = 1.0,
-        on_batch: Callable[[pa.Table], None] | None = None,
+        write: Callable[[pa.Table], int] | None = None,
         on_tick: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.flush_size = flush_size
         self.capacity = capacity
         self.interval = interval
-        self._on_batch = on_batch  # sees every written batch, in order (e.g. rollup upkeep)
+        # writes a batch (default: the store's insert; the rollup feed numbers them for its folds)
+        self._write = write or store.insert_events
         self._on_tick = on_tick  # called by the flusher after each timed flush
         self._rows: list[tuple[object, ...]] = []
         self._lock = threading.Lock()
@@ -120,7 +121,7 @@ class HitBuffer:
             written = 0
             for i, batch in enumerate(batches):
                 try:
-                    self.store.insert_events(batch)
+                    self._write(batch)
                 except Exception:
                     self.failures += 1
                     log.exception(
@@ -129,11 +130,6 @@ class HitBuffer:
                     self._retry = batches[i:]
                     break
                 written += batch.num_rows
-                if self._on_batch:
-                    try:
-                        self._on_batch(batch)
-                    except Exception:  # the hits are stored; the follower catches up on its own
-                        log.exception("after-write step failed for %d hits", batch.num_rows)
             self._retry_rows = sum(b.num_rows for b in self._retry)
             self.flushed += written
         return written

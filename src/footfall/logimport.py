@@ -144,7 +144,7 @@ class LogImporter:
         is_bot: Callable[[str], bool] = looks_like_bot,
         progress: Callable[[Report], None] | None = None,
         session_minutes: int = 30,
-        on_batch: Callable[[pa.Table], None] | None = None,
+        write: Callable[[pa.Table], int] | None = None,
     ) -> None:
         self.store = store
         self.app = app
@@ -155,7 +155,8 @@ class LogImporter:
         self.pattern = FORMATS[self.options.format]
         self.is_bot = is_bot
         self.progress = progress
-        self.on_batch = on_batch  # sees every stored batch (the rollups follow imports too)
+        # writes a batch: the store's insert, or the rollup feed's (the rollups follow imports too)
+        self._write = write or store.insert_events
         self.report = Report()
         self.timestamps = Timestamps()
         self._sessions: dict[str, tuple[str, int]] = {}  # visitor -> (session id, last seen)
@@ -315,11 +316,8 @@ class LogImporter:
         if duplicates:
             self.report.skipped["duplicate"] += duplicates
         if fresh:
-            table = hits_to_table(fresh)
-            self.store.insert_events(table)
+            self._write(hits_to_table(fresh))
             self.report.imported += len(fresh)
-            if self.on_batch is not None:
-                self.on_batch(table)
         if self.progress is not None:
             self.progress(self.report)
 

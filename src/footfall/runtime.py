@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from functools import partial
 
 from footfall import allocators
 from footfall.apps import AppRegistry
@@ -28,6 +29,12 @@ from footfall.store.base import Store, open_store
 from footfall.upkeep import Upkeep
 
 log = logging.getLogger("footfall")
+
+
+def _after_fold(store: Store) -> None:
+    """After a rollup fold: the hits appended meanwhile go to the file, freed memory to the system."""
+    store.settle()
+    allocators.release_free_memory()
 
 
 @dataclass
@@ -69,7 +76,7 @@ class Runtime:
             clock,
             max_rows=config.rollup_batch,
             max_wait_ms=int(config.rollup_wait * 1000),
-            after_fold=allocators.release_free_memory,
+            after_fold=partial(_after_fold, store),
         )
         feed.recover()
         buffer = HitBuffer(
@@ -77,7 +84,7 @@ class Runtime:
             flush_size=config.flush_size,
             capacity=config.buffer_capacity,
             interval=config.flush_interval,
-            on_batch=feed.add,
+            write=feed.write,
             on_tick=feed.tick,
         )
         sessions = SessionTracker(clock, timeout_ms=config.session_minutes * 60_000)

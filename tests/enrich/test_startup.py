@@ -26,7 +26,7 @@ def test_start_logs_the_steps_and_the_active_parser(
     runtime.close()
     text = caplog.text
     assert "privacy, user-agent, bots, geo, referrer, campaign, anonymize-ip" in text
-    assert "user agents parsed by ua-parser" in text and "ua-parser-rs accelerator" in text
+    assert "user agents parsed by ua-parser" in text and "with google-re2" in text
     assert "countries from iptocc" in text
 
 

@@ -36,7 +36,7 @@ def test_real_user_agents(parser: UserAgentParser, name: str) -> None:
 
 def test_the_accelerator_is_active_and_named() -> None:
     assert is_accelerated()
-    assert "ua-parser-rs" in parser_implementation()
+    assert "google-re2" in parser_implementation()
 
 
 def test_repeated_user_agents_come_from_the_cache(parser: UserAgentParser) -> None:

@@ -121,7 +121,7 @@ def import_log(
         )
         # bigger folds than a live server's: a fold costs about the same whatever its size
         feed = RollupFeed(rollups, SystemClock(), max_rows=200_000, max_wait_ms=10**12)
-        importer = LogImporter(registry.store, app, enricher, options, on_batch=feed.add)
+        importer = LogImporter(registry.store, app, enricher, options, write=feed.write)
         report = importer.report
         started = time.monotonic()
         for path in files:

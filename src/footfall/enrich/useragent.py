@@ -1,9 +1,11 @@
 """User agent → browser family and major version, OS family and version, and a device class.
 
-Parsing uses ``ua-parser`` 1.x with the rules from ``ua-parser-builtins``. With the ``ua-parser-rs``
-accelerator installed a new user agent costs tens of microseconds; without it the pure-Python
-resolver is 20–60x slower, so :func:`parser_implementation` says which one is active (the server logs
-it at start-up). Real traffic repeats user agents, so results are cached per user-agent string and a
+Parsing uses ``ua-parser`` 1.x with the rules from ``ua-parser-builtins``, run by google-re2 (a
+dependency): a new user agent costs tens of microseconds. ``ua-parser-rs`` is about twice as fast
+on a new user agent but its compiled rule set takes ~27 MB of memory to re2's ~9 (measured,
+docs/benchmarks.md), and user agents repeat; it is used only when re2 is missing. The pure-Python
+resolver is 20–60x slower, so :func:`parser_implementation` says which one is active (the server
+logs it at start-up). Real traffic repeats user agents, so results are cached per user-agent string and a
 repeat costs one dictionary lookup. ``Sec-CH-UA*`` client hints refine the result when a browser
 sends them (Windows 11, the real Android version, Brave, Edge, mobile).
 """
@@ -11,7 +13,8 @@ sends them (Windows 11, the real Android version, Brave, Edge, mobile).
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+import importlib
+from typing import Any, NamedTuple
 
 import ua_parser
 from ua_parser import Domain
@@ -100,20 +103,30 @@ class UserAgentInfo(NamedTuple):
     spider: bool  # the parser's own rules call it a crawler
 
 
+@functools.cache
+def resolver_class() -> Any:
+    """ua-parser's resolver to use: google-re2's, else ua-parser-rs's, else the pure-Python one."""
+    for module in ("ua_parser.re2", "ua_parser.regex"):
+        try:
+            return importlib.import_module(module).Resolver
+        except ImportError:  # the engine it wraps is not installed
+            continue
+    return ua_parser.basic.Resolver
+
+
 def parser_implementation() -> str:
     """Which ua-parser resolver is active, for the start-up log."""
-    resolver = ua_parser.BestAvailableResolver
-    module = resolver.__module__
+    module = resolver_class().__module__
     version = ".".join(map(str, getattr(ua_parser, "VERSION", ())))
-    if module.endswith(".regex"):
-        return f"ua-parser {version} with the ua-parser-rs accelerator"
     if module.endswith(".re2"):
         return f"ua-parser {version} with google-re2"
-    return f"ua-parser {version}, pure Python (20-60x slower: pip install ua-parser-rs)"
+    if module.endswith(".regex"):
+        return f"ua-parser {version} with the ua-parser-rs accelerator"
+    return f"ua-parser {version}, pure Python (20-60x slower: pip install google-re2)"
 
 
 def is_accelerated() -> bool:
-    return not ua_parser.BestAvailableResolver.__module__.endswith(".basic")
+    return not resolver_class().__module__.endswith(".basic")
 
 
 def _version(major: str | None, minor: str | None = None) -> str | None:
@@ -151,7 +164,7 @@ class UserAgentParser:
 
     def __init__(self, cache_size: int = 65_536) -> None:
         matchers = ua_parser.load_lazy_builtins() if is_accelerated() else ua_parser.load_builtins()
-        self._resolve = ua_parser.BestAvailableResolver(matchers)
+        self._resolve = resolver_class()(matchers)
         self.implementation = parser_implementation()
         self.parse = (
             functools.lru_cache(maxsize=cache_size)(self._parse) if cache_size else self._parse

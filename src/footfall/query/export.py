@@ -31,6 +31,7 @@ VERSION = 1
 FORMATS = ("ndjson", "csv", "parquet")
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _CHUNK_DAYS = 7
+_COLUMNS = ", ".join(COLUMN_NAMES)  # the schema's columns, not the store's own (fold_seq)
 
 
 class EventFormatError(ValueError):
@@ -64,7 +65,8 @@ def event_tables(store: Any, app_id: str, lo_ms: int, hi_ms: int) -> Iterator[pa
     for part_lo in range(start, end, step):
         part_hi = min(part_lo + step, end)
         yield store.fetch_arrow(
-            "SELECT * FROM events WHERE app_id = ? AND ts >= ? AND ts < ? ORDER BY ts, hit_id",
+            f"SELECT {_COLUMNS} FROM events WHERE app_id = ? AND ts >= ? AND ts < ?"  # noqa: S608
+            " ORDER BY ts, hit_id",
             [app_id, as_utc(part_lo), as_utc(part_hi)],
         )
 

@@ -1,19 +1,20 @@
-"""Feeding written batches to the rollups in bigger, rarer steps.
+"""Feeding written hits to the rollups in bigger, rarer steps.
 
-Folding a batch into the rollups costs about ten SQL statements whatever its size (measured when the feed was
+Folding hits into the rollups costs about ten SQL statements whatever their number (measured when the feed was
 introduced: ~170 ms for 5,000 hits, ~575 ms for 50,000), so doing it after every one-second buffer
-flush would cost more CPU than collecting the hits. :class:`RollupFeed` keeps the written batches (already safe in the events
-table) and folds them in together once ``max_rows`` hits wait or the oldest has waited ``max_wait_ms``,
-and on shutdown. Rollup answers therefore trail the raw events by at most that wait.
+flush would cost more CPU than collecting the hits. :class:`RollupFeed` writes the buffer's batches
+(:meth:`RollupFeed.write`), numbering each write in the events table's ``fold_seq`` column, and
+folds them in together once ``max_rows`` hits wait or the oldest has waited ``max_wait_ms``, and on
+shutdown. A fold reads its hits back from the events table by those numbers: nothing waits in the
+process's memory. Rollup answers trail the raw events by at most that wait.
 
 Once :meth:`RollupFeed.start` ran, folds happen on the feed's own thread, so the buffer's flusher
 goes on writing (and releasing) hits while a fold takes its time; without it (tests, imports) they
 happen in the caller's thread.
 
-A crash between a flush and the fold must not leave the rollups silently short: before the first
-waiting batch of an app, a row in ``rollup_pending`` says so (with a sequence number), and it is
-deleted once that app's batches are folded in. At start-up, :meth:`recover` turns any row left over
-into a rebuild of that app's rollups from its raw events.
+A crash between a write and its fold loses nothing: ``rollup_feed`` bookmarks the last write folded
+in for every app (row ``''``) and for each app on its own, each bookmark moved in the same transaction
+as the fold it records. At start-up, :meth:`recover` folds in exactly the writes after them.
 """
 
 from __future__ import annotations
@@ -21,16 +22,24 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING, Any
 
 from footfall.clock import Clock
 from footfall.query.rollup import Rollups
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 log = logging.getLogger("footfall.rollup")
 
-PENDING_DDL = "CREATE TABLE IF NOT EXISTS rollup_pending (app_id VARCHAR, seq BIGINT)"
+FEED_DDL = (
+    "CREATE TABLE IF NOT EXISTS rollup_feed (app_id VARCHAR PRIMARY KEY, folded BIGINT NOT NULL)"
+)
+EVERY_APP = ""  # the bookmark of writes folded in for every app
+
+
+def _bookmark(app_id: str, seq: int) -> tuple[str, list[Any]]:
+    return ("INSERT OR REPLACE INTO rollup_feed VALUES (?, ?)", [app_id, seq])
 
 
 class RollupFeed:
@@ -48,63 +57,77 @@ class RollupFeed:
         self.clock = clock
         self.max_rows = max_rows
         self.max_wait_ms = max_wait_ms
-        self.after_fold = after_fold  # e.g. give the freed batches' memory back to the system
-        self._lock = threading.Lock()  # guards the waiting batches
+        self.after_fold = after_fold  # e.g. give the fold's memory back to the system
+        self._lock = threading.Lock()  # guards the numbering and what waits
         self._fold_lock = threading.Lock()  # one fold at a time, in order
-        self._batches: list[pa.Table] = []
         self._rows = 0
         self._since = 0
-        self._marked: set[str] = set()
-        self._seq = 0
+        self._folded = 0  # writes up to this number are folded in for every app
+        self._written = 0  # the last number given to a write
         self.folds = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if self.rollups.enabled:
-            self.store.write([(PENDING_DDL, [])])
+            self.store.write([(FEED_DDL, [])])
+            self._folded = self._bookmarks().get(EVERY_APP, 0)
+            last = self.store.fetch("SELECT max(fold_seq) FROM events")[0][0]
+            self._written = max(self._folded, int(last or 0))
 
     @property
     def waiting(self) -> int:
         return self._rows
 
+    def _bookmarks(self) -> dict[str, int]:
+        return {a: int(s) for a, s in self.store.fetch("SELECT app_id, folded FROM rollup_feed")}
+
     def recover(self) -> list[str]:
-        """Apps whose batches were written but never folded in (a crash): mark them for a rebuild."""
+        """Fold in the writes a crash left unfolded (each app from its own bookmark); returns
+        those apps. Run before the buffer writes anything (a later fold would do it anyway)."""
         if not self.rollups.enabled:
             return []
-        apps = [a for (a,) in self.store.fetch("SELECT DISTINCT app_id FROM rollup_pending")]
-        if apps:
-            log.warning(
-                "rollups of %d app(s) missed hits before a crash; rebuilding them", len(apps)
-            )
-            steps = [("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [a]) for a in apps]
-            self.store.write([*steps, ("DELETE FROM rollup_pending", [])])
-        return apps
+        self._recover_legacy()
+        if self._written == self._folded:
+            return []
+        log.warning(
+            "folding in hits written before a crash (writes %d to %d)",
+            self._folded + 1,
+            self._written,
+        )
+        return [app_id for app_id, _ in self._fold()]
 
-    def add(self, batch: pa.Table) -> None:
-        """A batch just written to the events table (the buffer's ``on_batch``)."""
-        if not self.rollups.enabled or batch.num_rows == 0:
+    def _recover_legacy(self) -> None:
+        """Marks of unfolded batches left by versions before 0.9 (no numbers to fold from):
+        those apps are rebuilt from their raw events."""
+        found = self.store.fetch(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'rollup_pending'"
+        )
+        if not found or not found[0][0]:
             return
-        apps = {a for a in pc.unique(batch.column("app_id")).to_pylist() if a is not None}
+        apps = [a for (a,) in self.store.fetch("SELECT DISTINCT app_id FROM rollup_pending")]
+        steps = [("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [a]) for a in apps]
+        self.store.write([*steps, ("DROP TABLE rollup_pending", [])])
+
+    def write(self, batch: pa.Table) -> int:
+        """Write a batch of hits to the events table, numbered for the next fold (the buffer's
+        writer); returns the rows written."""
+        if not self.rollups.enabled or batch.num_rows == 0:
+            return self.store.insert_events(batch)
         with self._lock:
-            unmarked = apps - self._marked
-            if unmarked:
-                self._seq += 1
-                rows = [
-                    ("INSERT INTO rollup_pending VALUES (?, ?)", [a, self._seq]) for a in unmarked
-                ]
-                self.store.write(rows, appends=True)  # not held up by a fold under way
-                self._marked |= unmarked
-            if not self._batches:
+            seq = self._written + 1
+            written = self.store.insert_events(batch, fold_seq=seq)
+            self._written = seq
+            if not self._rows:
                 self._since = self.clock.now_ms()
-            self._batches.append(batch)
-            self._rows += batch.num_rows
+            self._rows += written
             due = self._rows >= self.max_rows
         if due:
             self._due()
+        return written
 
     def tick(self) -> None:
-        """Fold in what waits once the oldest batch has waited long enough (the flusher's timer)."""
-        if self._batches and self.clock.now_ms() - self._since >= self.max_wait_ms:
+        """Fold in what waits once the oldest write has waited long enough (the flusher's timer)."""
+        if self._rows and self.clock.now_ms() - self._since >= self.max_wait_ms:
             self._due()
 
     def _due(self) -> None:
@@ -141,29 +164,37 @@ class RollupFeed:
             thread.join()
 
     def fold(self) -> int:
-        """Fold every waiting batch into the rollups now; returns the hits folded in."""
+        """Fold every waiting write into the rollups now; returns the hits folded in."""
+        return sum(rows for _, rows in self._fold())
+
+    def _fold(self) -> list[tuple[str, int]]:
+        """Fold the writes after the last fold, app by app: (app, hits folded in) of each."""
         with self._fold_lock:
             with self._lock:
-                batches, self._batches, self._rows = self._batches, [], 0
-                marked, self._marked = self._marked, set()
-                seq = self._seq
-            if not batches:
-                return 0
-            table = pa.concat_tables(batches)
-            try:
-                self.rollups.apply(table)
-            except Exception:  # apply() flagged the app for a rebuild from raw events
-                log.exception("folding %d hits into the rollups failed", table.num_rows)
-            if marked:
-                self.store.write(
-                    [
-                        ("DELETE FROM rollup_pending WHERE app_id = ? AND seq <= ?", [a, seq])
-                        for a in marked
-                    ]
-                )
+                self._rows = 0
+                after, through = self._folded, self._written
+            if through == after:
+                return []
+            apps = self.store.fetch(
+                "SELECT DISTINCT app_id FROM events WHERE fold_seq > ? AND fold_seq <= ?"
+                " ORDER BY app_id",
+                [after, through],
+            )
+            marks = self._bookmarks()  # an app folded further by a fold a crash cut short
+            done = []
+            for (app_id,) in apps:
+                since = max(after, marks.get(app_id, 0))
+                try:  # a failure flags the app for a rebuild from raw events and moves on
+                    rows = self.rollups.apply_stored(
+                        app_id, since, through, [_bookmark(app_id, through)]
+                    )
+                except Exception:
+                    log.exception("folding the hits of app %s into the rollups failed", app_id)
+                    rows = 0
+                done.append((app_id, rows))
+            self.store.write([_bookmark(EVERY_APP, through)])
+            self._folded = through
             self.folds += 1
-            folded = table.num_rows
-            del batches, table
             if self.after_fold is not None:
                 self.after_fold()
-            return folded
+            return done

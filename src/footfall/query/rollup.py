@@ -23,11 +23,9 @@ Bots are left out of every rollup; sessions keep them (``bot`` column) for the r
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from footfall.clock import Clock, SystemClock
 from footfall.query.compact import compact_steps
@@ -36,6 +34,7 @@ from footfall.query.rollup_schema import (
     DDL,
     DELTA_REACH_MS,
     FIRST_HIT_DIMS,
+    FOLD_COLUMNS,
     FOLD_THREADS,
     HIT_DIMS,
     P_DIM,
@@ -51,6 +50,11 @@ from footfall.query.rollup_schema import (
     _v,
 )
 from footfall.query.sql import SESSION_HORIZON_MS, Builder
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+Steps = list[tuple[str, Sequence[Any]]]
 
 log = logging.getLogger("footfall.rollup")
 
@@ -106,6 +110,7 @@ class Rollups:
         own chunk (no check for hits that predate the rollups)."""
         if not self.enabled or batch.num_rows == 0:
             return
+        import pyarrow as pa
         import pyarrow.compute as pc
 
         apps = pc.unique(batch.column("app_id")).to_pylist()
@@ -114,35 +119,69 @@ class Rollups:
                 continue
             # one app (the usual batch): no filtered copy of the whole batch
             part = batch if apps == [app_id] else batch.filter(pc.equal(batch["app_id"], app_id))
-            tz = self.tz_of(app_id) or "UTC"
             ts = part.column("ts").cast(pa.timestamp("ms")).cast(pa.int64())
             first, last = pc.min(ts).as_py(), pc.max(ts).as_py()
             if first is None or last is None:
                 continue
-            try:
-                self._apply_app(app_id, tz, part, Span(int(first), int(last)), trusted)
-            except Exception:  # never leave the rollups silently short: rebuild from raw
-                self.store.write([("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id])])
-                raise
+            span = Span(int(first), int(last))
+            self._apply_app(app_id, [], {"_rb": part}, part.num_rows, span, trusted, [])
 
-    def _apply_app(self, app_id: str, tz: str, part: pa.Table, span: Span, trusted: bool) -> None:
+    def apply_stored(self, app_id: str, after: int, through: int, done: Steps) -> int:
+        """Fold an app's hits of the writes numbered ``after < fold_seq <= through`` into the
+        rollups, reading them from the events table; ``done`` (e.g. the feed's bookmark) runs in
+        the same transaction whatever the fold decides. Returns the hits read."""
+        where = "app_id = ? AND fold_seq > ? AND fold_seq <= ?"
+        first, last, rows = self.store.fetch(
+            f"SELECT epoch_ms(min(ts)), epoch_ms(max(ts)), count(*) FROM events WHERE {where}",
+            [app_id, after, through],
+        )[0]
+        if not rows or not self.enabled:
+            if done:
+                self.store.write(done)
+            return 0
+        copy = (
+            f"CREATE TEMP TABLE _rb AS SELECT {', '.join(FOLD_COLUMNS)} FROM events WHERE {where}",
+            [app_id, after, through],
+        )
+        self._apply_app(app_id, [copy], {}, int(rows), Span(int(first), int(last)), False, done)
+        return int(rows)
+
+    def _apply_app(
+        self,
+        app_id: str,
+        source: Steps,
+        tables: dict[str, pa.Table],
+        rows: int,
+        span: Span,
+        trusted: bool,
+        done: Steps,
+    ) -> None:
+        """One app's fold in one transaction: ``source`` steps and ``tables`` provide ``_rb``
+        (its hits); ``done`` runs in every outcome's transaction."""
+        rebuild = [("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id]), *done]
+        tz = self.tz_of(app_id) or "UTC"
         state = self.state().get(app_id)
         if state is not None and state != tz:
             # local days moved: the rollups of this app are rebuilt whole by compact()
-            self.store.write([("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id])])
+            self.store.write(rebuild)
             return
         if state is None and not trusted:
             stored = self.store.count_events(app_id)
-            if stored > part.num_rows:  # hits from before the rollups: rebuild from raw first
-                self.store.write([("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id])])
+            if stored > rows:  # hits from before the rollups: rebuild from raw first
+                self.store.write(rebuild)
                 return
-        steps = self.session_steps(app_id, span)
+        steps: Steps = [*source, *self.session_steps(app_id, span)]
         steps += self.session_delta_steps(app_id, tz, span)
         steps += self.hit_steps(app_id, tz, span)
         if state is None:
             steps.append(("INSERT OR REPLACE INTO rollup_state VALUES (?, ?)", [app_id, tz]))
+        steps += done
         steps.append(("SELECT epoch_ms(min(started)) FROM _rb_old", []))
-        result = self.store.write(steps, {"_rb": part}, threads=FOLD_THREADS)
+        try:
+            result = self.store.write(steps, tables, threads=FOLD_THREADS)
+        except Exception:  # never leave the rollups silently short: rebuild from raw
+            self.store.write(rebuild)
+            raise
         oldest = result[-1][0][0] if result[-1] else None
         if oldest is not None and oldest < span.first_ms - SESSION_HORIZON_MS - DELTA_REACH_MS:
             # a session older than the local-day offsets reach: count its days again from raw

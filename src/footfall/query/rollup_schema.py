@@ -28,6 +28,13 @@ _SKETCHED |= {"browser", "os", "device", "country", "language", "screen"}
 SKETCH_VISIT_DIMS = [d for d in FIRST_HIT_DIMS if d.short in _SKETCHED]
 SKETCH_DIMS = frozenset([TOTAL, *HIT_DIMS, *(d.name for d in SKETCH_VISIT_DIMS)])
 SESSION_DIMS = frozenset([TOTAL, *(d.name for d in VISIT_DIMS)])
+# the columns of a hit a fold reads (a fold fed from the events table copies only these)
+FOLD_COLUMNS = tuple(
+    dict.fromkeys(
+        ["app_id", "ts", "event", "visitor_id", "session_id", "bot", *HIT_DIMS.values()]
+        + [d.column for d in VISIT_DIMS]
+    )
+)
 
 
 def precision(dim: str) -> int:
