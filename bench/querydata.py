@@ -2,7 +2,7 @@
 
 The bulk loader: DuckDB (in memory, separate from the store) generates one app's hits as an Arrow
 table — sessions of several hits, Zipf-like pages, real-looking referrers, user agents, countries,
-a daily rhythm and a few bots — cast to ``footfall.buffer.ARROW_SCHEMA`` and written with
+a daily rhythm and a few bots — cast to ``footfall.hit_tables.ARROW_SCHEMA`` and written with
 ``store.insert_events`` in slices, exactly what a buffer flush does, without the HTTP path. All
 randomness comes from ``hash(number, salt)``, so the same arguments give the same data.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from footfall.buffer import ARROW_SCHEMA
+from footfall.hit_tables import ARROW_SCHEMA
 
 DAY_MS = 86_400_000
 

@@ -10,13 +10,16 @@ import platform
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
+import duckdb
+import httpx
 import pytest
 
 from footfall import allocators
 from tests.live import free_port
-from tests.test_durability import start_server
+from tests.test_durability import footfall, start_server
 
 
 def fresh_python(code: str, env: dict[str, str] | None = None) -> str:
@@ -104,12 +107,54 @@ def served_log(tmp_path: Path, env: dict[str, str]) -> str:
 def test_the_server_runs_with_them_and_says_so(tmp_path: Path) -> None:
     log = served_log(tmp_path, {})
     assert "DuckDB jemalloc: background_thread:true,dirty_decay_ms:250,muzzy_decay_ms:0" in log
-    assert "Arrow memory pool: system" in log
+    assert "Arrow memory pool (when loaded): system" in log
+
+
+def metric(base: str, name: str) -> int:
+    for line in httpx.get(f"{base}/-/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return int(float(line.split()[1]))
+    raise AssertionError(f"no metric {name}")
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="reads /proc/PID/maps")
+def test_a_collecting_and_folding_server_never_loads_arrow(tmp_path: Path) -> None:
+    """Arrow's libraries are ~26 MB resident: only exports and imports may load them."""
+    db = tmp_path / "a.duckdb"
+    app_id = footfall("apps", "create", "A", "--url", "https://a.example", "--db", str(db))
+    app_id = app_id.stdout.split()[0]
+    port = free_port()
+    proc = start_server(
+        db, port, "--flush-size", "3", "--flush-interval", "60", "--rollup-batch", "1"
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        browser = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36"}
+        for n in range(3):  # (a browser's: bots are left out of the rollups)
+            query = {"app": app_id, "path": f"/{n}"}
+            httpx.get(f"{base}/p.gif", params=query, headers=browser).raise_for_status()
+        deadline = time.monotonic() + 30
+        while metric(base, "footfall_rollup_waiting") or not metric(
+            base, "footfall_rollup_folds_total"
+        ):
+            assert time.monotonic() < deadline, "the hits were not folded in"
+            time.sleep(0.05)
+        assert metric(base, "footfall_hits_written_total") == 3
+        maps = Path(f"/proc/{proc.pid}/maps").read_text()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=60)
+    assert "libduckdb" in maps or "_duckdb" in maps  # the maps are the server's
+    assert "pyarrow" not in maps and "libarrow" not in maps
+    with duckdb.connect(str(db), read_only=True) as con:  # and the rollups have the hits
+        assert con.execute("SELECT sum(pageviews) FROM rollup_hits WHERE dim = ''").fetchall() == [
+            (3,)
+        ]
 
 
 def test_the_server_runs_with_the_users_choice(tmp_path: Path) -> None:
     log = served_log(tmp_path, {"ARROW_DEFAULT_MEMORY_POOL": "mimalloc"})
-    assert "Arrow memory pool: mimalloc" in log
+    assert "Arrow memory pool (when loaded): mimalloc" in log
     assert "DuckDB jemalloc: background_thread:true,dirty_decay_ms:250,muzzy_decay_ms:0" in log
 
 

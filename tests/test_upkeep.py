@@ -8,8 +8,8 @@ import httpx
 import msgspec
 
 from footfall.apps import AppRegistry
-from footfall.buffer import hits_to_table
 from footfall.clock import FrozenClock
+from footfall.hit_tables import hits_to_table
 from footfall.model import App
 from footfall.query import QueryEngine, QuerySpec
 from footfall.query.rollup import Rollups

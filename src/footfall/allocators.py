@@ -54,13 +54,11 @@ def configure(environ: MutableMapping[str, str]) -> dict[str, str]:
 
 
 def describe(environ: MutableMapping[str, str]) -> str:
-    """One line for the startup log: the allocator settings this process runs with."""
-    import pyarrow as pa
-
+    """One line for the startup log: the allocator settings this process runs with (Arrow's
+    from the environment: the server itself never loads Arrow, only exports and imports do)."""
     jemalloc = environ.get("DUCKDB_JE_MALLOC_CONF", "") or "defaults"
-    return (
-        f"DuckDB jemalloc: {jemalloc}; Arrow memory pool: {pa.default_memory_pool().backend_name}"
-    )
+    pool = environ.get("ARROW_DEFAULT_MEMORY_POOL", "") or "Arrow's default"
+    return f"DuckDB jemalloc: {jemalloc}; Arrow memory pool (when loaded): {pool}"
 
 
 @functools.cache

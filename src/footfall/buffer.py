@@ -1,9 +1,8 @@
 """A bounded, columnar hit buffer between the endpoints and the store.
 
 Endpoints call :meth:`HitBuffer.add` and never wait on storage: a hit becomes one tuple appended to a
-list. A background thread turns the list into Arrow columns slice by slice (``zip(*rows)`` transposes
-in C, then one ``pa.array`` per column; each slice holds the interpreter lock for well under a
-millisecond) and hands them to the store. A flush happens when the buffer
+list. A background thread hands the list to the store, which appends the tuples with DuckDB's
+appender in slices (each holds the interpreter lock for a few milliseconds). A flush happens when the buffer
 holds ``flush_size`` hits, at least every ``interval`` seconds, and on :meth:`close`. A failed write
 keeps its hits and retries: a hit acknowledged to a client is not dropped by the buffer. When
 ``capacity`` hits are waiting, :meth:`add` refuses, and the endpoint says so.
@@ -13,49 +12,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import msgspec
-import pyarrow as pa
 
 from footfall.model import Hit
-from footfall.schema import EVENT_COLUMNS
 from footfall.store.base import Store
 
 log = logging.getLogger("footfall.buffer")
-
-_ARROW_TYPES: dict[str, pa.DataType] = {
-    "text": pa.string(),
-    "timestamp": pa.timestamp("ms"),
-    "float": pa.float64(),
-    "int": pa.int32(),
-    "bool": pa.bool_(),
-    "props": pa.map_(pa.string(), pa.string()),
-}
-ARROW_SCHEMA = pa.schema([pa.field(c.name, _ARROW_TYPES[c.kind]) for c in EVENT_COLUMNS])
-_SLICE = 4096
-
-
-def _props_cells(values: list[object]) -> list[object]:
-    return [list(v.items()) if isinstance(v, dict) else None for v in values]
-
-
-def _batch(rows: list[tuple[object, ...]]) -> pa.RecordBatch:
-    arrays = []
-    for column, values in zip(EVENT_COLUMNS, zip(*rows, strict=True), strict=True):
-        cells: Sequence[object] = _props_cells(list(values)) if column.kind == "props" else values
-        arrays.append(pa.array(cells, type=_ARROW_TYPES[column.kind]))
-    return pa.RecordBatch.from_arrays(arrays, schema=ARROW_SCHEMA)
-
-
-def rows_to_table(rows: list[tuple[object, ...]]) -> pa.Table:
-    """Hit tuples (``msgspec.structs.astuple(hit)``, EVENT_COLUMNS order) as an Arrow table."""
-    chunks = [_batch(rows[start : start + _SLICE]) for start in range(0, len(rows), _SLICE)]
-    return pa.Table.from_batches(chunks, schema=ARROW_SCHEMA)
-
-
-def hits_to_table(hits: list[Hit]) -> pa.Table:
-    return rows_to_table([msgspec.structs.astuple(hit) for hit in hits])
+Rows = list[tuple[object, ...]]  # hits as ``msgspec.structs.astuple(hit)``: EVENT_COLUMNS order
 
 
 class HitBuffer:
@@ -66,7 +31,7 @@ class HitBuffer:
         flush_size: int = 5000,
         capacity: int = 500_000,
         interval: float = 1.0,
-        write: Callable[[pa.Table], int] | None = None,
+        write: Callable[[Rows], int] | None = None,
         on_tick: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
@@ -74,12 +39,12 @@ class HitBuffer:
         self.capacity = capacity
         self.interval = interval
         # writes a batch (default: the store's insert; the rollup feed numbers them for its folds)
-        self._write = write or store.insert_events
+        self._write = write or store.append_hits
         self._on_tick = on_tick  # called by the flusher after each timed flush
-        self._rows: list[tuple[object, ...]] = []
+        self._rows: Rows = []
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()  # one flush at a time, in order
-        self._retry: list[pa.Table] = []  # written-and-failed batches, oldest first
+        self._retry: list[Rows] = []  # written-and-failed batches, oldest first
         self._retry_rows = 0
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -105,7 +70,7 @@ class HitBuffer:
         return len(self._rows) + self._retry_rows
 
     # -- flushing ---------------------------------------------------------------------------
-    def _take(self) -> list[tuple[object, ...]]:
+    def _take(self) -> Rows:
         with self._lock:
             taken, self._rows = self._rows, []
         return taken
@@ -117,20 +82,18 @@ class HitBuffer:
             batches = self._retry
             self._retry = []
             if taken:
-                batches.append(rows_to_table(taken))
+                batches.append(taken)
             written = 0
             for i, batch in enumerate(batches):
                 try:
                     self._write(batch)
                 except Exception:
                     self.failures += 1
-                    log.exception(
-                        "writing %d hits failed; keeping them for a retry", batch.num_rows
-                    )
+                    log.exception("writing %d hits failed; keeping them for a retry", len(batch))
                     self._retry = batches[i:]
                     break
-                written += batch.num_rows
-            self._retry_rows = sum(b.num_rows for b in self._retry)
+                written += len(batch)
+            self._retry_rows = sum(len(b) for b in self._retry)
             self.flushed += written
         return written
 

@@ -19,9 +19,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-import pyarrow as pa
+import msgspec
 
-from footfall.buffer import hits_to_table
 from footfall.enrich.pipeline import Enricher
 from footfall.model import App, Context, Hit
 from footfall.schema import cap_text
@@ -144,7 +143,7 @@ class LogImporter:
         is_bot: Callable[[str], bool] = looks_like_bot,
         progress: Callable[[Report], None] | None = None,
         session_minutes: int = 30,
-        write: Callable[[pa.Table], int] | None = None,
+        write: Callable[[list[tuple[object, ...]]], int] | None = None,
     ) -> None:
         self.store = store
         self.app = app
@@ -156,7 +155,7 @@ class LogImporter:
         self.is_bot = is_bot
         self.progress = progress
         # writes a batch: the store's insert, or the rollup feed's (the rollups follow imports too)
-        self._write = write or store.insert_events
+        self._write = write or store.append_hits
         self.report = Report()
         self.timestamps = Timestamps()
         self._sessions: dict[str, tuple[str, int]] = {}  # visitor -> (session id, last seen)
@@ -316,7 +315,7 @@ class LogImporter:
         if duplicates:
             self.report.skipped["duplicate"] += duplicates
         if fresh:
-            self._write(hits_to_table(fresh))
+            self._write([msgspec.structs.astuple(hit) for hit in fresh])
             self.report.imported += len(fresh)
         if self.progress is not None:
             self.progress(self.report)

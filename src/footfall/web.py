@@ -75,6 +75,10 @@ def ops_routes(rt: Runtime) -> list[BaseRoute]:
             f"footfall_hits_written_total {rt.buffer.flushed}",
             "# TYPE footfall_store_write_failures_total counter",
             f"footfall_store_write_failures_total {rt.buffer.failures}",
+            "# TYPE footfall_rollup_folds_total counter",
+            f"footfall_rollup_folds_total {rt.feed.folds}",
+            "# TYPE footfall_rollup_waiting gauge",
+            f"footfall_rollup_waiting {rt.feed.waiting}",
         ]
         return PlainTextResponse("\n".join(lines) + "\n")
 

@@ -6,8 +6,8 @@ import os
 import re
 from pathlib import Path
 
-from footfall.buffer import hits_to_table
 from footfall.clock import SystemClock
+from footfall.hit_tables import hits_to_table
 from footfall.model import Hit, new_uuid
 from footfall.settings import SETTINGS, markdown_table
 from footfall.store import open_store

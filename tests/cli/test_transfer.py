@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from footfall.buffer import hits_to_table
+from footfall.hit_tables import hits_to_table
 from footfall.model import Hit
 from footfall.query.export import neutralise
 from footfall.schema import COLUMN_NAMES

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from footfall.buffer import hits_to_table
 from footfall.clock import FrozenClock
+from footfall.hit_tables import hits_to_table
 from footfall.keys import KeyRing
 from footfall.model import App
 from tests.live import LiveServer, live_server

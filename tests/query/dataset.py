@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from footfall.buffer import ARROW_SCHEMA, hits_to_table
+from footfall.hit_tables import ARROW_SCHEMA, hits_to_table
 from footfall.model import App, Hit
 from footfall.store.duckdb import DuckDBStore
 

@@ -152,7 +152,7 @@ def test_weekly_and_monthly_buckets(engine: QueryEngine, berlin: App) -> None:
 
 
 def test_daylight_saving_days_have_23_and_25_hours(tmp_path: Path) -> None:
-    from footfall.buffer import hits_to_table
+    from footfall.hit_tables import hits_to_table
     from footfall.model import Hit
     from tests.query.dataset import at
 
@@ -338,7 +338,7 @@ def test_apps_never_mix(engine: QueryEngine, loaded: tuple[DuckDBStore, App, App
 
 
 def test_realtime_counts_the_last_five_minutes(tmp_path: Path) -> None:
-    from footfall.buffer import hits_to_table
+    from footfall.hit_tables import hits_to_table
     from footfall.model import Hit
 
     store, berlin, _ = load(tmp_path / "rt.duckdb")

@@ -8,9 +8,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
+import msgspec
 
-from footfall.buffer import hits_to_table
 from footfall.clock import FrozenClock
 from footfall.model import App
 from footfall.query.feed import RollupFeed
@@ -29,9 +28,14 @@ def setup(path: Path, **feed_options: int) -> tuple[Any, App, Rollups, RollupFee
     return store, berlin, rollups, RollupFeed(rollups, clock, **feed_options), clock
 
 
-def write(store: Any, feed: RollupFeed, batch: pa.Table) -> None:
+def rows() -> list[tuple[object, ...]]:
+    """The data set's hits as the buffer holds them."""
+    return [msgspec.structs.astuple(hit) for hit in hits()]
+
+
+def write(store: Any, feed: RollupFeed, batch: list[tuple[object, ...]]) -> None:
     """What a buffer flush does: the feed writes the batch to the events table, numbered."""
-    assert feed.write(batch) == batch.num_rows
+    assert feed.write(batch) == len(batch)
 
 
 def rollup_pageviews(store: Any) -> int:
@@ -47,21 +51,21 @@ def raw_pageviews(store: Any) -> int:
 
 def test_batches_wait_until_enough_hits_have_been_written(tmp_path: Path) -> None:
     store, berlin, rollups, feed, _ = setup(tmp_path / "f.duckdb", max_rows=10_000)
-    table = hits_to_table(hits())
-    half = table.num_rows // 2
-    write(store, feed, table.slice(0, half))
-    write(store, feed, table.slice(half))
-    assert feed.waiting == table.num_rows and rollup_pageviews(store) == 0
-    feed.max_rows = table.num_rows  # the next batch crosses the size: everything is folded in
-    write(store, feed, table.slice(0, 0))
-    assert feed.waiting == table.num_rows  # an empty batch adds nothing and folds nothing
-    assert feed.fold() == table.num_rows and feed.waiting == 0
+    table = rows()
+    half = len(table) // 2
+    write(store, feed, table[:half])
+    write(store, feed, table[half:])
+    assert feed.waiting == len(table) and rollup_pageviews(store) == 0
+    feed.max_rows = len(table)  # the next batch crosses the size: everything is folded in
+    write(store, feed, table[:0])
+    assert feed.waiting == len(table)  # an empty batch adds nothing and folds nothing
+    assert feed.fold() == len(table) and feed.waiting == 0
     assert_same(*engines(store), berlin)
 
 
 def test_a_size_threshold_folds_in_at_once(tmp_path: Path) -> None:
     store, berlin, rollups, feed, _ = setup(tmp_path / "f.duckdb", max_rows=5)
-    table = hits_to_table(hits())
+    table = rows()
     write(store, feed, table)
     assert feed.waiting == 0 and feed.folds == 1
     assert_same(*engines(store), berlin)
@@ -71,7 +75,7 @@ def test_the_timer_folds_in_after_the_wait(tmp_path: Path) -> None:
     store, berlin, rollups, feed, clock = setup(
         tmp_path / "f.duckdb", max_rows=10**6, max_wait_ms=10_000
     )
-    write(store, feed, hits_to_table(hits()))
+    write(store, feed, rows())
     clock.advance(seconds=9)
     feed.tick()
     assert feed.folds == 0 and rollup_pageviews(store) == 0
@@ -85,27 +89,27 @@ def test_writes_are_numbered_in_the_events_table_and_the_numbers_go_on_after_a_r
     tmp_path: Path,
 ) -> None:
     store, berlin, rollups, feed, clock = setup(tmp_path / "f.duckdb", max_rows=10**6)
-    table = hits_to_table(hits())
-    write(store, feed, table.slice(0, 3))
-    write(store, feed, table.slice(3, 2))
-    store.insert_events(table.slice(5, 1))  # not through the feed: not numbered, never folded
+    table = rows()
+    write(store, feed, table[:3])
+    write(store, feed, table[3:5])
+    store.append_hits(table[5:6])  # not through the feed: not numbered, never folded
     numbers = "SELECT fold_seq, count(*) FROM events GROUP BY ALL ORDER BY fold_seq NULLS LAST"
     assert store.fetch(numbers) == [(1, 3), (2, 2), (None, 1)]
     assert feed.fold() == 5
-    write(store, feed, table.slice(6, 1))  # number 3, not folded in: the process stops here
+    write(store, feed, table[6:7])  # number 3, not folded in: the process stops here
     later = RollupFeed(rollups, clock)
-    assert later.recover() == [table.column("app_id")[6].as_py()]
-    write(store, later, table.slice(7, 1))
+    assert later.recover() == [hits()[6].app_id]
+    write(store, later, table[7:8])
     assert store.fetch(numbers)[2:] == [(3, 1), (4, 1), (None, 1)]
 
 
 def test_a_crash_before_folding_in_is_made_good_exactly_at_the_next_start(tmp_path: Path) -> None:
     store, berlin, rollups, feed, clock = setup(tmp_path / "f.duckdb", max_rows=10**6)
-    table = hits_to_table(hits())
-    half = table.num_rows // 2
-    write(store, feed, table.slice(0, half))
+    table = rows()
+    half = len(table) // 2
+    write(store, feed, table[:half])
     feed.fold()  # the first half reached the rollups
-    write(store, feed, table.slice(half))  # the second half is written … and the process dies
+    write(store, feed, table[half:])  # the second half is written … and the process dies
     stored = raw_pageviews(store)
     assert 0 < rollup_pageviews(store) < stored  # the rollups are short, for now
     after_crash = RollupFeed(Rollups(store, rollups.tz_of, clock=clock), clock)
@@ -118,7 +122,7 @@ def test_a_crash_before_folding_in_is_made_good_exactly_at_the_next_start(tmp_pa
 
 def test_a_crash_in_the_middle_of_a_fold_counts_no_app_twice(tmp_path: Path) -> None:
     store, berlin, rollups, feed, clock = setup(tmp_path / "f.duckdb", max_rows=10**6)
-    write(store, feed, hits_to_table(hits()))
+    write(store, feed, rows())
     apps = [a for (a,) in store.fetch("SELECT DISTINCT app_id FROM events ORDER BY app_id")]
     assert len(apps) == 2
     folded = rollups.apply_stored
@@ -147,7 +151,7 @@ def test_a_crash_in_the_middle_of_a_fold_counts_no_app_twice(tmp_path: Path) -> 
 
 def test_a_clean_fold_leaves_nothing_to_recover(tmp_path: Path) -> None:
     store, berlin, rollups, feed, clock = setup(tmp_path / "f.duckdb", max_rows=10**6)
-    write(store, feed, hits_to_table(hits()))
+    write(store, feed, rows())
     feed.fold()
     assert RollupFeed(rollups, clock).recover() == []
 
@@ -159,7 +163,7 @@ def test_a_started_feed_folds_on_its_own_thread(tmp_path: Path) -> None:
     feed.after_fold = lambda: (folded_on.append(threading.current_thread().name), done.set())
     feed.start()
     try:
-        write(store, feed, hits_to_table(hits()))  # over the size: handed to the feed's thread
+        write(store, feed, rows())  # over the size: handed to the feed's thread
         assert done.wait(30)
     finally:
         feed.close()
@@ -172,7 +176,7 @@ def test_hits_are_written_while_a_fold_is_under_way(tmp_path: Path) -> None:
     their hits would pile up in memory meanwhile."""
     store, berlin, rollups, feed, _ = setup(tmp_path / "f.duckdb", max_rows=10**6)
     with store._write_lock:  # what a write transaction under way holds
-        flushed = threading.Thread(target=write, args=(store, feed, hits_to_table(hits())))
+        flushed = threading.Thread(target=write, args=(store, feed, rows()))
         flushed.start()
         flushed.join(30)
         assert not flushed.is_alive()  # the hits are written, numbered
@@ -194,7 +198,7 @@ def test_a_fold_runs_on_one_duckdb_thread_and_puts_the_setting_back(tmp_path: Pa
         return out[:-1]
 
     store.write = write_and_look
-    write(store, feed, hits_to_table(hits()))
+    write(store, feed, rows())
     feed.fold()
     assert "1" in [str(s) for s in seen[:-1]]  # inside the fold's transaction
     assert str(seen[-1]) == "3"  # after it

@@ -7,8 +7,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from footfall.buffer import hits_to_table
 from footfall.clock import FrozenClock
+from footfall.hit_tables import hits_to_table
 from footfall.model import App, Hit
 from footfall.query import QueryEngine, QuerySpec, parse_filters
 from footfall.query.fast import units

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+import msgspec
+import pytest
+
+from footfall.model import Hit
+from footfall.query.periods import as_utc
+from footfall.schema import COLUMN_NAMES, EVENT_COLUMNS
 from footfall.store.duckdb import DuckDBStore
 from tests.query.dataset import NOW_MS, one_hit_sessions
 
@@ -35,3 +42,48 @@ def test_a_numbered_write_keeps_its_number_and_an_unnumbered_one_none(tmp_path: 
     store.insert_events(one_hit_sessions(APP_ID, 2, NOW_MS))
     numbers = "SELECT fold_seq, count(*) FROM events GROUP BY ALL ORDER BY fold_seq NULLS LAST"
     assert store.fetch(numbers) == [(7, 3), (None, 2)]
+
+
+def full_hit(n: int) -> Hit:
+    """A hit with every column set, values of each column's kind."""
+    values: dict[str, object] = {}
+    for column in EVENT_COLUMNS:
+        values[column.name] = {
+            "text": f"{column.name}-{n}",
+            "timestamp": NOW_MS - n,
+            "float": 1.5 + n,
+            "int": 200 + n,
+            "bool": n % 2 == 0,
+            "props": {"plan": f"p{n}", "ab": "b"},
+        }[column.kind]
+    return msgspec.convert(values, Hit)
+
+
+def test_appended_hits_keep_every_field(tmp_path: Path) -> None:
+    store = DuckDBStore(str(tmp_path / "s.duckdb"))
+    hits = [full_hit(0), full_hit(1)]
+    assert store.append_hits([msgspec.structs.astuple(h) for h in hits], fold_seq=4) == 2
+    names = ", ".join(COLUMN_NAMES)
+    stored = store.fetch(f"SELECT {names}, fold_seq FROM events ORDER BY ts DESC")  # noqa: S608
+    expected = [
+        (
+            *(
+                as_utc(v) if c.kind == "timestamp" else v
+                for c, v in zip(EVENT_COLUMNS, msgspec.structs.astuple(h), strict=True)
+            ),
+            4,
+        )
+        for h in hits
+    ]
+    assert stored == expected
+
+
+def test_a_batch_with_a_bad_row_is_written_not_at_all(tmp_path: Path) -> None:
+    store = DuckDBStore(str(tmp_path / "s.duckdb"))
+    good = [msgspec.structs.astuple(full_hit(n)) for n in range(3)]
+    bad = (*good[0][:-1], "not a map")  # props must be a mapping
+    with pytest.raises(duckdb.Error):
+        store.append_hits([*good, bad])
+    assert store.count_events() == 0
+    assert store.append_hits(good[:1]) == 1  # nothing of the failed batch is left staged
+    assert store.count_events() == 1

@@ -7,13 +7,10 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from footfall.query import export
-from footfall.query.export import FORMATS
-
 if TYPE_CHECKING:
     from footfall.present.stats_api import StatsApi
 
-_TYPES = {
+_TYPES = {  # the formats footfall.query.export writes
     "ndjson": "application/x-ndjson",
     "csv": "text/csv; charset=utf-8",
     "parquet": "application/vnd.apache.parquet",
@@ -26,11 +23,12 @@ class ExportApi:
 
     async def export(self, request: Request) -> Response:
         from footfall.present.stats_api import ApiError, _error
+        from footfall.query import export  # loads Arrow: the server does only for an export
 
         p = request.query_params
         fmt = p.get("format", "ndjson")
-        if fmt not in FORMATS:
-            return _error(400, f"format: use one of {', '.join(FORMATS)}")
+        if fmt not in export.FORMATS:
+            return _error(400, f"format: use one of {', '.join(export.FORMATS)}")
         try:
             key = self.api.authorise(request)
             app = self.api.site(request, key)

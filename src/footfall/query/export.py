@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 import pyarrow as pa
 
-from footfall.buffer import ARROW_SCHEMA, hits_to_table
+from footfall.hit_tables import ARROW_SCHEMA, hits_to_table
 from footfall.model import App, Hit
 from footfall.query.periods import as_utc, local_midnight_ms, zone
 from footfall.schema import COLUMN_NAMES, COLUMNS_BY_NAME, cap_text, clean_props

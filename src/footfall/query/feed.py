@@ -21,14 +21,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from footfall.clock import Clock
 from footfall.query.rollup import Rollups
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 log = logging.getLogger("footfall.rollup")
 
@@ -108,14 +105,14 @@ class RollupFeed:
         steps = [("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [a]) for a in apps]
         self.store.write([*steps, ("DROP TABLE rollup_pending", [])])
 
-    def write(self, batch: pa.Table) -> int:
-        """Write a batch of hits to the events table, numbered for the next fold (the buffer's
-        writer); returns the rows written."""
-        if not self.rollups.enabled or batch.num_rows == 0:
-            return self.store.insert_events(batch)
+    def write(self, rows: Sequence[tuple[object, ...]]) -> int:
+        """Write hits (tuples in EVENT_COLUMNS order) to the events table, numbered for the next
+        fold (the buffer's writer); returns the rows written."""
+        if not self.rollups.enabled or not rows:
+            return self.store.append_hits(rows)
         with self._lock:
             seq = self._written + 1
-            written = self.store.insert_events(batch, fold_seq=seq)
+            written = self.store.append_hits(rows, fold_seq=seq)
             self._written = seq
             if not self._rows:
                 self._since = self.clock.now_ms()

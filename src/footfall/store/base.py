@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, runtime_checkable
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from footfall.model import ApiKey, App, LoginSession, User
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class StoreError(Exception):
@@ -37,6 +38,12 @@ class Store(Protocol):
         ...
 
     # events
+    def append_hits(
+        self, rows: Sequence[tuple[object, ...]], *, fold_seq: int | None = None
+    ) -> int:
+        """Append hits given as tuples in EVENT_COLUMNS order (the buffer's flushes)."""
+        ...
+
     def insert_events(self, batch: pa.Table, *, fold_seq: int | None = None) -> int:
         """Append hits; ``fold_seq`` numbers the write for the rollup feed, which folds the
         rows of writes it numbered straight from the events table (None: not fed)."""

@@ -5,16 +5,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import msgspec
-import pyarrow as pa
 
 from footfall.model import App
 from footfall.schema import EVENT_COLUMNS, Column
 from footfall.store.base import StoreBusy, StoreError, StoreOutOfMemory
 from footfall.store.duckdb_accounts import DuckDBAccounts, first_row
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _SQL_TYPES = {
     "text": "VARCHAR",
@@ -25,12 +27,32 @@ _SQL_TYPES = {
     "props": "MAP(VARCHAR, VARCHAR)",
 }
 
-_APP_FIELDS = {"id", "name", "url", "created"}
 log = logging.getLogger("footfall.store")
 
 
 def column_ddl(column: Column) -> str:
     return f"{column.name} {_SQL_TYPES[column.kind]}"
+
+
+_APP_FIELDS = {"id", "name", "url", "created"}
+# The appender's staging table: the events' columns, but the timestamp as the hit's int (ms),
+# which DuckDB's appender does not convert to TIMESTAMP; the INSERT from it converts.
+_STAGING = "_footfall_hits_in"
+_STAGING_DDL = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} ("
+    + ", ".join(
+        f"{c.name} BIGINT" if c.kind == "timestamp" else column_ddl(c) for c in EVENT_COLUMNS
+    )
+    + ")"
+)
+_FROM_STAGING = (
+    f"INSERT INTO events ({', '.join(c.name for c in EVENT_COLUMNS)}, fold_seq) SELECT "  # noqa: S608
+    + ", ".join(
+        f"make_timestamp_ms({c.name})" if c.kind == "timestamp" else c.name for c in EVENT_COLUMNS
+    )
+    + f", ? FROM {_STAGING}"
+)
+_APPEND_SLICE = 512  # rows per appender call: each holds the interpreter lock ~4 ms
 
 
 class DuckDBStore(DuckDBAccounts):
@@ -132,6 +154,31 @@ class DuckDBStore(DuckDBAccounts):
             log.debug("checkpoint skipped: %s", exc)
 
     # -- events -----------------------------------------------------------------------------
+    def append_hits(
+        self, rows: Sequence[tuple[object, ...]], *, fold_seq: int | None = None
+    ) -> int:
+        """Append hit tuples (``msgspec.structs.astuple(hit)``: EVENT_COLUMNS order) in one
+        transaction, through DuckDB's appender: no Arrow in the server (measured ~55 ms of
+        Python-side work per 5,000 hits, like building Arrow columns; docs/benchmarks.md)."""
+        if not rows:
+            return 0
+        with self._append_lock:
+            cur = self._cursor()
+            cur.execute(_STAGING_DDL)  # per connection, and a write() drops temporary tables
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                appender = cur.appender(_STAGING)
+                for start in range(0, len(rows), _APPEND_SLICE):
+                    appender.append_rows(rows[start : start + _APPEND_SLICE])
+                appender.flush()
+                cur.execute(_FROM_STAGING, [fold_seq])
+                cur.execute(f"DELETE FROM {_STAGING}")  # noqa: S608
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        return len(rows)
+
     def insert_events(self, batch: pa.Table, *, fold_seq: int | None = None) -> int:
         if batch.num_rows == 0:
             return 0
@@ -178,6 +225,8 @@ class DuckDBStore(DuckDBAccounts):
     ) -> set[str]:
         if not hit_ids:
             return set()
+        import pyarrow as pa  # imports only: the server never loads Arrow
+
         ids = pa.table({"hit_id": pa.array(list(hit_ids), type=pa.string())})
         cur = self._cursor()
         cur.register("_footfall_ids", ids)
