@@ -8,7 +8,7 @@ PORT ?= 8000
 
 .PHONY: run test lint typecheck check venv browser-deps bench bench-query clean tracker test-browser
 
-$(BIN)/footfall: pyproject.toml setup.py src/footfall/_speedups.c
+$(BIN)/footfall: pyproject.toml setup.py src/footfall/_speedups.c src/footfall/_sessiontable.c
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'

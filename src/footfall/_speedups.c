@@ -389,9 +389,12 @@ static PyMethodDef speedups_methods[] = {
 
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT, "footfall._speedups",
-    "The pixel's request-head and query-string parsers in C (see footfall.server).", -1,
+    "The pixel's request-head and query-string parsers in C (see footfall.server), and the"
+    " session tracker's table (_sessiontable.c).", -1,
     speedups_methods, NULL, NULL, NULL, NULL,
 };
+
+extern PyTypeObject SessionTableType; /* _sessiontable.c */
 
 PyMODINIT_FUNC
 PyInit__speedups(void)
@@ -402,5 +405,13 @@ PyInit__speedups(void)
     str_empty = PyBytes_FromStringAndSize("", 0);
     if (str_get == NULL || str_head == NULL || str_cookie == NULL || str_empty == NULL)
         return NULL;
-    return PyModule_Create(&speedups_module);
+    PyObject *module = PyModule_Create(&speedups_module);
+    if (module == NULL)
+        return NULL;
+    if (PyType_Ready(&SessionTableType) < 0 ||
+        PyModule_AddObjectRef(module, "SessionTable", (PyObject *)&SessionTableType) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
 }

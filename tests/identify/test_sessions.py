@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import random
+import sys
 import tracemalloc
 
+import pytest
+
 from footfall.clock import FrozenClock
-from footfall.identify.sessions import SessionTracker
+from footfall.identify.sessions import DictTable, LastSeen, SessionTracker, new_table
 from footfall.model import new_uuid
 
 TIMEOUT_MS = 30 * 60_000
 
 
-def tracker(**kwargs: int) -> tuple[SessionTracker, FrozenClock]:
+def tracker(table: LastSeen | None = None, **kwargs: int) -> tuple[SessionTracker, FrozenClock]:
     clock = FrozenClock()
-    return SessionTracker(clock, timeout_ms=TIMEOUT_MS, **kwargs), clock
+    return SessionTracker(clock, timeout_ms=TIMEOUT_MS, table=table, **kwargs), clock
+
+
+def c_table() -> LastSeen:
+    speedups = pytest.importorskip("footfall._speedups")  # CI builds it (FOOTFALL_REQUIRE_SPEEDUPS)
+    table: LastSeen = speedups.SessionTable()
+    return table
 
 
 def test_a_session_ends_only_after_more_than_the_timeout_without_a_hit() -> None:
@@ -69,19 +79,67 @@ def test_the_number_of_sessions_remembered_is_bounded() -> None:
     assert 0 < len(sessions) <= 1000
 
 
-def test_a_remembered_session_costs_under_100_bytes() -> None:
-    sessions, clock = tracker()
-    count = 50_000
+def remembered_cost(table: LastSeen, count: int = 50_000) -> tuple[float, int]:
+    """Bytes traced and interpreter memory blocks still held, per remembered session."""
+    sessions, clock = tracker(table)
     tracemalloc.start()
     try:
-        before = tracemalloc.get_traced_memory()[0]
+        before, blocks = tracemalloc.get_traced_memory()[0], sys.getallocatedblocks()
         for i in range(count):  # each hit brings a new id, as cookie-less first visits do
             sessions.touch(new_uuid(), clock.now_ms() + i // 20)  # ~20 hits a millisecond
         used = tracemalloc.get_traced_memory()[0] - before
+        held = sys.getallocatedblocks() - blocks
     finally:
         tracemalloc.stop()
     assert len(sessions) == count
-    assert used / count < 100, f"{used / count:.0f} bytes per session"
+    return used / count, held
+
+
+def test_a_remembered_session_costs_16_bytes_a_slot_and_no_object_in_the_c_table() -> None:
+    used, held = remembered_cost(c_table())
+    assert used < 48, f"{used:.0f} bytes per session"  # 16-byte slots, at most 70 % full
+    assert held < 100  # no object per session: nothing pins the interpreter's arenas
+
+
+def test_a_remembered_session_costs_under_100_bytes_in_the_dict_twin() -> None:
+    used, held = remembered_cost(DictTable())
+    assert used < 100, f"{used:.0f} bytes per session"
+    assert held > 40_000  # an int object per session (what the C table avoids)
+
+
+def test_the_server_uses_the_c_table_when_it_is_built() -> None:
+    assert type(new_table()) is type(c_table())
+
+
+def test_the_c_table_answers_as_its_python_twin() -> None:
+    rng = random.Random(7)
+    c, py = c_table(), DictTable()
+    keys = [rng.getrandbits(64) - 2**63 for _ in range(5000)] + [0, 1, -1, 2**64 - 1, 2**64]
+    for _ in range(100_000):
+        key, roll = rng.choice(keys), rng.random()
+        if roll < 0.6:
+            seen = rng.randrange(10_000)
+            c.set(key, seen)
+            py.set(key, seen)
+        elif roll < 0.995:
+            assert c.get(key) == py.get(key)
+        else:
+            cutoff = rng.randrange(10_000)
+            assert c.prune(cutoff) == py.prune(cutoff)
+        assert len(c) == len(py)
+    assert c.get(0) == py.get(0) == py.get(1)  # 0 and 1 are one key in both
+
+
+@pytest.mark.parametrize("make", [c_table, DictTable])
+def test_keeping_the_newest_keeps_exactly_that_many_and_the_most_recent(make: type) -> None:
+    table = make()
+    for key in range(1, 2001):
+        table.set(key, key // 4)  # four entries a millisecond: ties at the cut
+    assert table.keep_newest(999) == 1001 and len(table) == 999
+    kept = [key for key in range(1, 2001) if table.get(key) is not None]
+    assert len(kept) == 999 and min(kept) >= 1000  # the 1,000 newest are 1001-2000 (and ties)
+    assert [table.get(k) for k in range(1004, 2001)] == [k // 4 for k in range(1004, 2001)]
+    assert table.keep_newest(0) == 999 and len(table) == 0
 
 
 def test_a_visitor_known_by_key_keeps_its_session_while_hits_keep_coming() -> None:
