@@ -1,10 +1,12 @@
 """Rollup fold benchmark: does folding a batch cost the same late in a busy day as early in it?
 
-    python bench/fold.py [--hits 1000000] [--batch 50000]
+    python bench/fold.py [--hits 1000000] [--batch 50000] [--source stored|arrow]
 
 One app, one day of realistic hits (bench/querydata.py: sessions of several hits, real-looking
-sources, clients and countries), written in time order batch by batch with ``store.insert_events``
-and folded with ``Rollups.apply`` — what the server's buffer and rollup feed do. Prints the fold
+sources, clients and countries), written in time order batch by batch, each write numbered, and
+folded with ``Rollups.apply_stored`` reading the batch back from the events table — what the
+server's rollup feed does (``--source arrow``: ``Rollups.apply`` on the batch in memory, the bulk
+paths' way and the server's before it read from the table). Prints the fold
 time of the first and the last batches (the baseline is the first batches of the same run: an empty
 day), microseconds per hit, and the process's peak RSS. Then compacts, and checks the rollup answers
 against the raw hits.
@@ -43,6 +45,7 @@ def main() -> None:
     )
     parser.add_argument("--hits", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=50_000)
+    parser.add_argument("--source", choices=["stored", "arrow"], default="stored")
     args = parser.parse_args()
     shape = Shape(apps=1, hits=args.hits, days=1)
     table = next(app_tables(shape, [APP_ID], ["bench.example"]))
@@ -51,11 +54,14 @@ def main() -> None:
         store = DuckDBStore(str(Path(tmp) / "fold.duckdb"))
         rollups = Rollups(store, lambda _: "UTC")
         times = []
-        for start in range(0, table.num_rows, args.batch):
+        for n, start in enumerate(range(0, table.num_rows, args.batch), 1):
             batch = table.slice(start, args.batch)
-            store.insert_events(batch)
+            store.insert_events(batch, fold_seq=n)
             t0 = time.perf_counter()
-            rollups.apply(batch)
+            if args.source == "stored":
+                rollups.apply_stored(APP_ID, n - 1, n, [])
+            else:
+                rollups.apply(batch)
             times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         rollups.compact()
@@ -70,7 +76,10 @@ def main() -> None:
         store.close()
     k = max(1, min(3, len(times) // 3))
     first, last = sum(times[:k]) / k, sum(times[-k:]) / k
-    print(f"{table.num_rows:,} hits of one day in {len(times)} batches of {args.batch:,}")
+    print(
+        f"{table.num_rows:,} hits of one day in {len(times)} batches of {args.batch:,},"
+        f" folded from {'the events table' if args.source == 'stored' else 'Arrow batches'}"
+    )
     print(
         f"fold, first {k} batches: {first * 1000:8.1f} ms  ({first / args.batch * 1e6:.1f} us/hit)"
     )
