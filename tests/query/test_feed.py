@@ -215,3 +215,25 @@ def test_marks_left_by_an_older_version_lead_to_a_rebuild(tmp_path: Path) -> Non
     assert store.fetch(dirty) == [(berlin.id, "x")]  # … and the marked app is rebuilt
     found = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'rollup_pending'"
     assert store.fetch(found) == [(0,)]
+
+
+def test_an_app_whose_fold_fails_is_flagged_for_a_rebuild_and_the_others_are_folded(
+    tmp_path: Path,
+) -> None:
+    store, berlin, rollups, feed, clock = setup(tmp_path / "f.duckdb", max_rows=10**6)
+    write(store, feed, rows())
+    apps = [a for (a,) in store.fetch("SELECT DISTINCT app_id FROM events ORDER BY app_id")]
+    failing = next(a for a in apps if a != berlin.id)
+    fetch = store.fetch
+
+    def fetch_failing_for_one_app(sql: str, params: Any = ()) -> Any:
+        if "fold_seq >" in sql and failing in list(params):
+            raise RuntimeError("the store failed")
+        return fetch(sql, params)
+
+    store.fetch = fetch_failing_for_one_app
+    feed.fold()  # logs the failure and goes on
+    store.fetch = fetch
+    assert store.fetch("SELECT app_id FROM rollup_dirty WHERE unit = 'x'") == [(failing,)]
+    assert_same(*engines(store), berlin)  # the other app is folded in
+    assert RollupFeed(rollups, clock).recover() == []  # and nothing is folded in twice later

@@ -94,8 +94,8 @@ class RollupFeed:
         return [app_id for app_id, _ in self._fold()]
 
     def _recover_legacy(self) -> None:
-        """Marks of unfolded batches left by versions before 0.9 (no numbers to fold from):
-        those apps are rebuilt from their raw events."""
+        """Marks of unfolded batches left by older versions (no numbers to fold from): those
+        apps are rebuilt from their raw events."""
         found = self.store.fetch(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'rollup_pending'"
         )
@@ -181,7 +181,7 @@ class RollupFeed:
             done = []
             for (app_id,) in apps:
                 since = max(after, marks.get(app_id, 0))
-                try:  # a failure flags the app for a rebuild from raw events and moves on
+                try:  # a failure flags the app for a rebuild from raw events, and the fold goes on
                     rows = self.rollups.apply_stored(
                         app_id, since, through, [_bookmark(app_id, through)]
                     )

@@ -56,6 +56,12 @@ if TYPE_CHECKING:
 
 Steps = list[tuple[str, Sequence[Any]]]
 
+
+def _rebuild(app_id: str) -> tuple[str, list[Any]]:
+    """The step that flags an app's rollups for a rebuild from raw events (by compaction)."""
+    return ("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id])
+
+
 log = logging.getLogger("footfall.rollup")
 
 
@@ -124,26 +130,36 @@ class Rollups:
             if first is None or last is None:
                 continue
             span = Span(int(first), int(last))
-            self._apply_app(app_id, [], {"_rb": part}, part.num_rows, span, trusted, [])
+            try:
+                self._apply_app(app_id, [], {"_rb": part}, part.num_rows, span, trusted, [])
+            except Exception:  # never leave the rollups silently short: rebuild from raw
+                self.store.write([_rebuild(app_id)])
+                raise
 
     def apply_stored(self, app_id: str, after: int, through: int, done: Steps) -> int:
         """Fold an app's hits of the writes numbered ``after < fold_seq <= through`` into the
         rollups, reading them from the events table; ``done`` (e.g. the feed's bookmark) runs in
         the same transaction whatever the fold decides. Returns the hits read."""
         where = "app_id = ? AND fold_seq > ? AND fold_seq <= ?"
-        first, last, rows = self.store.fetch(
-            f"SELECT epoch_ms(min(ts)), epoch_ms(max(ts)), count(*) FROM events WHERE {where}",
-            [app_id, after, through],
-        )[0]
-        if not rows or not self.enabled:
-            if done:
-                self.store.write(done)
-            return 0
-        copy = (
-            f"CREATE TEMP TABLE _rb AS SELECT {', '.join(FOLD_COLUMNS)} FROM events WHERE {where}",
-            [app_id, after, through],
-        )
-        self._apply_app(app_id, [copy], {}, int(rows), Span(int(first), int(last)), False, done)
+        try:
+            first, last, rows = self.store.fetch(
+                f"SELECT epoch_ms(min(ts)), epoch_ms(max(ts)), count(*) FROM events WHERE {where}",
+                [app_id, after, through],
+            )[0]
+            if not rows or not self.enabled:
+                if done:
+                    self.store.write(done)
+                return 0
+            copy = (
+                f"CREATE TEMP TABLE _rb AS SELECT {', '.join(FOLD_COLUMNS)} FROM events"
+                f" WHERE {where}",
+                [app_id, after, through],
+            )
+            span = Span(int(first), int(last))
+            self._apply_app(app_id, [copy], {}, int(rows), span, False, done)
+        except Exception:  # never leave the rollups silently short: rebuild from raw
+            self.store.write([_rebuild(app_id), *done])
+            raise
         return int(rows)
 
     def _apply_app(
@@ -157,8 +173,9 @@ class Rollups:
         done: Steps,
     ) -> None:
         """One app's fold in one transaction: ``source`` steps and ``tables`` provide ``_rb``
-        (its hits); ``done`` runs in every outcome's transaction."""
-        rebuild = [("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id]), *done]
+        (its hits); ``done`` runs in the transaction of every outcome but an exception (the
+        caller's to handle)."""
+        rebuild = [_rebuild(app_id), *done]
         tz = self.tz_of(app_id) or "UTC"
         state = self.state().get(app_id)
         if state is not None and state != tz:
@@ -177,15 +194,11 @@ class Rollups:
             steps.append(("INSERT OR REPLACE INTO rollup_state VALUES (?, ?)", [app_id, tz]))
         steps += done
         steps.append(("SELECT epoch_ms(min(started)) FROM _rb_old", []))
-        try:
-            result = self.store.write(steps, tables, threads=FOLD_THREADS)
-        except Exception:  # never leave the rollups silently short: rebuild from raw
-            self.store.write(rebuild)
-            raise
+        result = self.store.write(steps, tables, threads=FOLD_THREADS)
         oldest = result[-1][0][0] if result[-1] else None
         if oldest is not None and oldest < span.first_ms - SESSION_HORIZON_MS - DELTA_REACH_MS:
             # a session older than the local-day offsets reach: count its days again from raw
-            self.store.write([("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id])])
+            self.store.write([_rebuild(app_id)])
 
     def _batch_sessions(self) -> str:
         """The batch's hits grouped by session: what each session gained in this batch."""

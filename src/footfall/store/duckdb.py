@@ -299,18 +299,14 @@ class DuckDBStore(DuckDBAccounts):
         tables: dict[str, pa.Table] | None = None,
         *,
         threads: int | None = None,
-        appends: bool = False,
     ) -> list[list[tuple[Any, ...]]]:
         """Run statements in one transaction under the write lock, with Arrow tables visible by
         name; returns each statement's rows. SQL comes from footfall.query, values are bound.
 
         ``threads``: run them on at most that many of DuckDB's threads (the setting is
-        database-wide, so queries running meanwhile get as many; it is put back afterwards).
-        ``appends``: the statements only add rows that no other writer changes (bookkeeping that
-        goes with appended hits): they run beside a write transaction under way, not after it."""
-        with self._append_lock if appends else self._write_lock:
-            if not appends:  # (appended bookkeeping is nothing a reader caches)
-                self.generation += 1  # readers caching derived-table state re-read after a write
+        database-wide, so queries running meanwhile get as many; it is put back afterwards)."""
+        with self._write_lock:
+            self.generation += 1  # readers caching derived-table state re-read after a write
             cur = self._cursor()
             for name, table in (tables or {}).items():
                 cur.register(name, table)
