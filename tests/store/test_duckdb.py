@@ -9,8 +9,11 @@ import duckdb
 import msgspec
 import pytest
 
-from footfall.model import Hit
+from footfall.clock import FrozenClock
+from footfall.model import App, Hit
+from footfall.query.feed import RollupFeed
 from footfall.query.periods import as_utc
+from footfall.query.rollup import Rollups
 from footfall.schema import COLUMN_NAMES, EVENT_COLUMNS
 from footfall.store.duckdb import DuckDBStore
 from tests.query.dataset import NOW_MS, one_hit_sessions
@@ -87,3 +90,35 @@ def test_a_batch_with_a_bad_row_is_written_not_at_all(tmp_path: Path) -> None:
     assert store.count_events() == 0
     assert store.append_hits(good[:1]) == 1  # nothing of the failed batch is left staged
     assert store.count_events() == 1
+
+
+def test_deleting_an_app_deletes_everything_stored_for_it_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    store = DuckDBStore(str(tmp_path / "s.duckdb"))
+    gone, kept = APP_ID, "00000000-0000-4000-8000-00000000000b"
+    for app_id in (gone, kept):
+        store.create_app(App(id=app_id, name=app_id[-1], url="https://a.example", created=1))
+        store.insert_events(one_hit_sessions(app_id, 50, NOW_MS), fold_seq=1)
+    rollups = Rollups(store, lambda _: "UTC")
+    assert sorted(RollupFeed(rollups, FrozenClock(NOW_MS)).recover()) == [gone, kept]
+    tables = [
+        t
+        for (t,) in store.fetch(
+            "SELECT DISTINCT table_name FROM duckdb_columns() WHERE column_name = 'app_id'"
+        )
+    ]
+
+    def rows_of(app_id: str) -> dict[str, int]:
+        counts = {
+            t: store.fetch(f"SELECT count(*) FROM {t} WHERE app_id = ?", [app_id])[0][0]  # noqa: S608
+            for t in tables
+        }
+        return {t: n for t, n in counts.items() if n}
+
+    assert {"events", "sessions", "rollup_hits", "rollup_hll", "rollup_feed"} <= set(rows_of(gone))
+    before = rows_of(kept)
+    assert store.delete_app(gone)
+    assert rows_of(gone) == {} and store.get_app(gone) is None
+    assert rows_of(kept) == before and store.get_app(kept) is not None
+    assert not store.delete_app(gone)

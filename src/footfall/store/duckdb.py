@@ -285,11 +285,27 @@ class DuckDBStore(DuckDBAccounts):
         return [self._app_from_row(r) for r in rows]
 
     def delete_app(self, app_id: str) -> bool:
+        """Delete an app and everything stored for it, in one transaction: every row of a table
+        with an ``app_id`` column (events, rollups and their bookkeeping, API keys)."""
         with self._write_lock:
+            self.generation += 1
             cur = self._cursor()
-            gone = cur.execute("DELETE FROM apps WHERE id = ? RETURNING id", [app_id]).fetchall()
-            if gone:
-                cur.execute("DELETE FROM events WHERE app_id = ?", [app_id])
+            tables = cur.execute(
+                "SELECT DISTINCT table_name FROM duckdb_columns() WHERE column_name = 'app_id'"
+                " AND database_name = current_database() AND schema_name = 'main' ORDER BY 1"
+            ).fetchall()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                gone = cur.execute(
+                    "DELETE FROM apps WHERE id = ? RETURNING id", [app_id]
+                ).fetchall()
+                for (table,) in tables if gone else []:
+                    quoted = '"' + table.replace('"', '""') + '"'  # a name from the catalog
+                    cur.execute(f"DELETE FROM main.{quoted} WHERE app_id = ?", [app_id])  # noqa: S608
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
         return bool(gone)
 
     # -- derived tables (footfall.query.rollup) -----------------------------------------------
