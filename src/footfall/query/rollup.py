@@ -1,7 +1,9 @@
 """Rollups: derived tables that answer the dashboard's questions without scanning raw hits.
 
-Kept up to date incrementally: :meth:`Rollups.apply` runs after every written batch (the buffer's
-``on_batch``; imports and bulk loads call it too), :meth:`Rollups.compact` runs in the background.
+Kept up to date incrementally: :meth:`Rollups.apply_stored` folds written hits in, read back from
+the events table (the rollup feed, footfall.query.feed), :meth:`Rollups.apply` folds a batch held
+as an Arrow table (imports, bulk loads), and compaction runs in the background
+(footfall.query.rollup_upkeep).
 
 - ``sessions``: one row per session, merged batch by batch: start, end, pageviews, hits, the first
   hit's visit attributes (``v_<dimension>``), entry and exit page. Exact.
@@ -23,13 +25,12 @@ Bots are left out of every rollup; sessions keep them (``bot`` column) for the r
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from footfall.clock import Clock, SystemClock
-from footfall.query.compact import compact_steps
-from footfall.query.periods import Window, as_utc, zone
+from footfall.query.periods import Window, as_utc
 from footfall.query.rollup_schema import (
     DDL,
     DELTA_REACH_MS,
@@ -49,23 +50,17 @@ from footfall.query.rollup_schema import (
     _rho,
     _v,
 )
+from footfall.query.rollup_upkeep import RollupUpkeep, Steps, _rebuild
 from footfall.query.sql import SESSION_HORIZON_MS, Builder
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-Steps = list[tuple[str, Sequence[Any]]]
-
-
-def _rebuild(app_id: str) -> tuple[str, list[Any]]:
-    """The step that flags an app's rollups for a rebuild from raw events (by compaction)."""
-    return ("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id])
-
 
 log = logging.getLogger("footfall.rollup")
 
 
-class Rollups:
+class Rollups(RollupUpkeep):
     """Rollup upkeep for a DuckDB store. ``tz_of(app_id)`` gives an app's time zone."""
 
     def __init__(
@@ -140,11 +135,20 @@ class Rollups:
         """Fold an app's hits of the writes numbered ``after < fold_seq <= through`` into the
         rollups, reading them from the events table; ``done`` (e.g. the feed's bookmark) runs in
         the same transaction whatever the fold decides. Returns the hits read."""
-        where = "app_id = ? AND fold_seq > ? AND fold_seq <= ?"
+        return self._fold_events(
+            app_id, "fold_seq > ? AND fold_seq <= ?", [after, through], trusted=False, done=done
+        )
+
+    def _fold_events(
+        self, app_id: str, where: str, params: list[Any], *, trusted: bool, done: Steps
+    ) -> int:
+        """Fold an app's stored hits matching ``where`` (SQL from this module, values bound):
+        copied into the fold's ``_rb`` inside its transaction, columns the rollups read only."""
+        where, params = f"app_id = ? AND {where}", [app_id, *params]
         try:
             first, last, rows = self.store.fetch(
                 f"SELECT epoch_ms(min(ts)), epoch_ms(max(ts)), count(*) FROM events WHERE {where}",
-                [app_id, after, through],
+                params,
             )[0]
             if not rows or not self.enabled:
                 if done:
@@ -153,10 +157,10 @@ class Rollups:
             copy = (
                 f"CREATE TEMP TABLE _rb AS SELECT {', '.join(FOLD_COLUMNS)} FROM events"
                 f" WHERE {where}",
-                [app_id, after, through],
+                params,
             )
             span = Span(int(first), int(last))
-            self._apply_app(app_id, [copy], {}, int(rows), span, False, done)
+            self._apply_app(app_id, [copy], {}, int(rows), span, trusted, done)
         except Exception:  # never leave the rollups silently short: rebuild from raw
             self.store.write([_rebuild(app_id), *done])
             raise
@@ -353,81 +357,3 @@ class Rollups:
             (sketch, [app_id]),
             (dirty, [app_id]),
         ]
-
-    # -- background upkeep -----------------------------------------------------------------
-    def compact(self) -> int:
-        """Merge duplicate rows of changed days and rebuild their week and month sketches;
-        rebuild an app whole when its time zone changed. Returns the days compacted."""
-        if not self.enabled:
-            return 0
-        done = 0
-        apps = self.store.fetch(
-            "SELECT app_id, count(*), count(*) FILTER (WHERE unit = 'x') FROM rollup_dirty"
-            " GROUP BY 1"
-        )
-        state = self.state()
-        for app_id, days, rebuild in apps:
-            if rebuild or (state.get(app_id) not in (None, self.tz_of(app_id) or "UTC")):
-                self.rebuild(app_id)
-            else:
-                today = _local(self.clock.now_ms(), zone(self.tz_of(app_id) or "UTC"))
-                self.store.write(compact_steps(app_id, today))
-            done += int(days)
-        return done
-
-    def forget_sessions_before(self, app_id: str, before_ms: int) -> None:
-        """Drop session rows that ended before ``before_ms`` (retention): their days are counted
-        already; only sessions still in progress are ever merged again."""
-        if self.enabled:
-            self.store.write(
-                [
-                    (
-                        "DELETE FROM sessions WHERE app_id = ? AND ended < ?",
-                        [app_id, as_utc(before_ms)],
-                    )
-                ]
-            )
-
-    def forget(self, app_id: str) -> None:
-        """Drop every rollup row of an app (sessions too)."""
-        tables = (
-            "sessions",
-            "rollup_hits",
-            "rollup_sessions",
-            "rollup_hll",
-            "rollup_dirty",
-            "rollup_state",
-        )
-        self.store.write([(f"DELETE FROM {t} WHERE app_id = ?", [app_id]) for t in tables])
-
-    def rebuild(self, app_id: str, chunk_days: int = 7) -> int:
-        """Recompute an app's rollups from its raw events, a few days at a time. Returns hits read."""
-        if not self.enabled:
-            return 0
-        self.forget(app_id)
-        # the state first: batches flushed meanwhile fold in normally (they are newer than `end`)
-        tz = self.tz_of(app_id) or "UTC"
-        self.store.write([("INSERT OR REPLACE INTO rollup_state VALUES (?, ?)", [app_id, tz])])
-        bounds = self.store.fetch(
-            "SELECT epoch_ms(min(ts)), epoch_ms(max(ts)) FROM events WHERE app_id = ?", [app_id]
-        )[0]
-        if bounds[0] is None:
-            return 0
-        read = 0
-        step = chunk_days * 86_400_000
-        end = int(bounds[1]) + 1
-        for lo in range(int(bounds[0]), end, step):
-            part = self.store.fetch_arrow(
-                "SELECT * FROM events WHERE app_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
-                [app_id, as_utc(lo), as_utc(min(lo + step, end))],
-            )
-            read += part.num_rows
-            self.apply(part, trusted=True)
-        self.compact()
-        return read
-
-
-def _local(ms: int, z: Any) -> date:
-    from datetime import datetime
-
-    return datetime.fromtimestamp(ms / 1000, z).date()

@@ -8,9 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import msgspec
 
-from footfall.model import App
 from footfall.schema import EVENT_COLUMNS, Column
 from footfall.store.base import StoreBusy, StoreError, StoreOutOfMemory
 from footfall.store.duckdb_accounts import DuckDBAccounts, first_row
@@ -34,7 +32,6 @@ def column_ddl(column: Column) -> str:
     return f"{column.name} {_SQL_TYPES[column.kind]}"
 
 
-_APP_FIELDS = {"id", "name", "url", "created"}
 # The appender's staging table: the events' columns, but the timestamp as the hit's int (ms),
 # which DuckDB's appender does not convert to TIMESTAMP; the INSERT from it converts.
 _STAGING = "_footfall_hits_in"
@@ -240,73 +237,6 @@ class DuckDBStore(DuckDBAccounts):
         finally:
             cur.unregister("_footfall_ids")
         return {r[0] for r in rows}
-
-    # -- apps -------------------------------------------------------------------------------
-    @staticmethod
-    def _settings_json(app: App) -> str:
-        data = msgspec.to_builtins(app)
-        return msgspec.json.encode({k: v for k, v in data.items() if k not in _APP_FIELDS}).decode()
-
-    @staticmethod
-    def _app_from_row(row: tuple[Any, ...]) -> App:
-        settings = msgspec.json.decode(row[4]) if row[4] else {}
-        return msgspec.convert(
-            {**settings, "id": row[0], "name": row[1], "url": row[2], "created": row[3]}, App
-        )
-
-    def create_app(self, app: App) -> None:
-        with self._write_lock:
-            self._cursor().execute(
-                "INSERT INTO apps (id, name, url, created, settings) VALUES (?, ?, ?, ?, ?)",
-                [app.id, app.name, app.url, app.created, self._settings_json(app)],
-            )
-
-    def save_app(self, app: App) -> None:
-        with self._write_lock:
-            self._cursor().execute(
-                "UPDATE apps SET name = ?, url = ?, settings = ? WHERE id = ?",
-                [app.name, app.url, self._settings_json(app), app.id],
-            )
-
-    def get_app(self, app_id: str) -> App | None:
-        row = first_row(
-            self._cursor()
-            .execute("SELECT id, name, url, created, settings FROM apps WHERE id = ?", [app_id])
-            .fetchall()
-        )
-        return self._app_from_row(row) if row else None
-
-    def list_apps(self) -> list[App]:
-        rows = (
-            self._cursor()
-            .execute("SELECT id, name, url, created, settings FROM apps ORDER BY created, name")
-            .fetchall()
-        )
-        return [self._app_from_row(r) for r in rows]
-
-    def delete_app(self, app_id: str) -> bool:
-        """Delete an app and everything stored for it, in one transaction: every row of a table
-        with an ``app_id`` column (events, rollups and their bookkeeping, API keys)."""
-        with self._write_lock:
-            self.generation += 1
-            cur = self._cursor()
-            tables = cur.execute(
-                "SELECT DISTINCT table_name FROM duckdb_columns() WHERE column_name = 'app_id'"
-                " AND database_name = current_database() AND schema_name = 'main' ORDER BY 1"
-            ).fetchall()
-            cur.execute("BEGIN TRANSACTION")
-            try:
-                gone = cur.execute(
-                    "DELETE FROM apps WHERE id = ? RETURNING id", [app_id]
-                ).fetchall()
-                for (table,) in tables if gone else []:
-                    quoted = '"' + table.replace('"', '""') + '"'  # a name from the catalog
-                    cur.execute(f"DELETE FROM main.{quoted} WHERE app_id = ?", [app_id])  # noqa: S608
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-        return bool(gone)
 
     # -- derived tables (footfall.query.rollup) -----------------------------------------------
     def write(

@@ -1,5 +1,6 @@
-"""Users, dashboard login sessions and API keys in the DuckDB file: the accounts half of
-:class:`footfall.store.duckdb.DuckDBStore`, kept apart so each module reads in one sitting."""
+"""Apps, users, dashboard login sessions and API keys in the DuckDB file: the accounts half of
+:class:`footfall.store.duckdb.DuckDBStore` (the other half: events, derived tables, salts), kept
+apart so each module reads in one sitting."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 import duckdb
 import msgspec
 
-from footfall.model import ApiKey, LoginSession, User
+from footfall.model import ApiKey, App, LoginSession, User
 from footfall.store.base import StoreError
+
+_APP_FIELDS = {"id", "name", "url", "created"}  # columns of their own; the rest is `settings`
 
 
 def first_row(rows: list[tuple[Any, ...]]) -> tuple[Any, ...] | None:
@@ -19,9 +22,10 @@ def first_row(rows: list[tuple[Any, ...]]) -> tuple[Any, ...] | None:
 
 
 class DuckDBAccounts:
-    """Mixed into DuckDBStore, which provides the cursor and the write lock."""
+    """Mixed into DuckDBStore, which provides the cursor, the write lock and the generation."""
 
     _write_lock: threading.Lock
+    generation: int
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         raise NotImplementedError
@@ -45,6 +49,74 @@ class DuckDBAccounts:
 
     _USER_COLUMNS = "id, email, password_hash, role, apps, created"
 
+    # -- apps -------------------------------------------------------------------------------
+    @staticmethod
+    def _settings_json(app: App) -> str:
+        data = msgspec.to_builtins(app)
+        return msgspec.json.encode({k: v for k, v in data.items() if k not in _APP_FIELDS}).decode()
+
+    @staticmethod
+    def _app_from_row(row: tuple[Any, ...]) -> App:
+        settings = msgspec.json.decode(row[4]) if row[4] else {}
+        return msgspec.convert(
+            {**settings, "id": row[0], "name": row[1], "url": row[2], "created": row[3]}, App
+        )
+
+    def create_app(self, app: App) -> None:
+        with self._write_lock:
+            self._cursor().execute(
+                "INSERT INTO apps (id, name, url, created, settings) VALUES (?, ?, ?, ?, ?)",
+                [app.id, app.name, app.url, app.created, self._settings_json(app)],
+            )
+
+    def save_app(self, app: App) -> None:
+        with self._write_lock:
+            self._cursor().execute(
+                "UPDATE apps SET name = ?, url = ?, settings = ? WHERE id = ?",
+                [app.name, app.url, self._settings_json(app), app.id],
+            )
+
+    def get_app(self, app_id: str) -> App | None:
+        row = first_row(
+            self._cursor()
+            .execute("SELECT id, name, url, created, settings FROM apps WHERE id = ?", [app_id])
+            .fetchall()
+        )
+        return self._app_from_row(row) if row else None
+
+    def list_apps(self) -> list[App]:
+        rows = (
+            self._cursor()
+            .execute("SELECT id, name, url, created, settings FROM apps ORDER BY created, name")
+            .fetchall()
+        )
+        return [self._app_from_row(r) for r in rows]
+
+    def delete_app(self, app_id: str) -> bool:
+        """Delete an app and everything stored for it, in one transaction: every row of a table
+        with an ``app_id`` column (events, rollups and their bookkeeping, API keys)."""
+        with self._write_lock:
+            self.generation += 1
+            cur = self._cursor()
+            tables = cur.execute(
+                "SELECT DISTINCT table_name FROM duckdb_columns() WHERE column_name = 'app_id'"
+                " AND database_name = current_database() AND schema_name = 'main' ORDER BY 1"
+            ).fetchall()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                gone = cur.execute(
+                    "DELETE FROM apps WHERE id = ? RETURNING id", [app_id]
+                ).fetchall()
+                for (table,) in tables if gone else []:
+                    quoted = '"' + table.replace('"', '""') + '"'  # a name from the catalog
+                    cur.execute(f"DELETE FROM main.{quoted} WHERE app_id = ?", [app_id])  # noqa: S608
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        return bool(gone)
+
+    # -- users ----------------------------------------------------------------------------
     @staticmethod
     def _user_from_row(row: tuple[Any, ...]) -> User:
         return User(
