@@ -56,6 +56,15 @@ from footfall.query.sql import SESSION_HORIZON_MS, Builder
 if TYPE_CHECKING:
     import pyarrow as pa
 
+_FOLD_SELECT = f"{', '.join(FOLD_COLUMNS)} FROM events"
+# the rows of the writes a stored fold reads (apply_stored sets the variables, bound values)
+_STORED_VIEW = (
+    f"CREATE OR REPLACE TEMP VIEW _rb AS SELECT {_FOLD_SELECT}"
+    " WHERE app_id = getvariable('footfall_fold_app')"
+    " AND fold_seq > getvariable('footfall_fold_after')"
+    " AND fold_seq <= getvariable('footfall_fold_through')"
+)
+
 
 log = logging.getLogger("footfall.rollup")
 
@@ -134,16 +143,36 @@ class Rollups(RollupUpkeep):
     def apply_stored(self, app_id: str, after: int, through: int, done: Steps) -> int:
         """Fold an app's hits of the writes numbered ``after < fold_seq <= through`` into the
         rollups, reading them from the events table; ``done`` (e.g. the feed's bookmark) runs in
-        the same transaction whatever the fold decides. Returns the hits read."""
+        the same transaction whatever the fold decides. Returns the hits read.
+
+        ``_rb`` is a view of those rows, not a copy: its bounds are session variables, which
+        DuckDB folds into constants and pushes into the scan (only the recent row groups are
+        read), so the fold does not hold a second copy of the batch (~20 MB at 50,000 hits)."""
+        view: Steps = [
+            ("SET VARIABLE footfall_fold_app = ?", [app_id]),
+            ("SET VARIABLE footfall_fold_after = ?", [after]),
+            ("SET VARIABLE footfall_fold_through = ?", [through]),
+            (_STORED_VIEW, []),
+        ]
+        where = "fold_seq > ? AND fold_seq <= ?"
+        done = [*done, ("DROP VIEW IF EXISTS _rb", [])]  # (temporary tables go after a write)
         return self._fold_events(
-            app_id, "fold_seq > ? AND fold_seq <= ?", [after, through], trusted=False, done=done
+            app_id, where, [after, through], trusted=False, done=done, source=view
         )
 
     def _fold_events(
-        self, app_id: str, where: str, params: list[Any], *, trusted: bool, done: Steps
+        self,
+        app_id: str,
+        where: str,
+        params: list[Any],
+        *,
+        trusted: bool,
+        done: Steps,
+        source: Steps | None = None,
     ) -> int:
-        """Fold an app's stored hits matching ``where`` (SQL from this module, values bound):
-        copied into the fold's ``_rb`` inside its transaction, columns the rollups read only."""
+        """Fold an app's stored hits matching ``where`` (SQL from this module, values bound).
+        ``source`` provides ``_rb`` (default: a copy of those rows, columns the rollups read
+        only, made inside the fold's transaction)."""
         where, params = f"app_id = ? AND {where}", [app_id, *params]
         try:
             first, last, rows = self.store.fetch(
@@ -154,13 +183,10 @@ class Rollups(RollupUpkeep):
                 if done:
                     self.store.write(done)
                 return 0
-            copy = (
-                f"CREATE TEMP TABLE _rb AS SELECT {', '.join(FOLD_COLUMNS)} FROM events"
-                f" WHERE {where}",
-                params,
-            )
+            if source is None:
+                source = [(f"CREATE TEMP TABLE _rb AS SELECT {_FOLD_SELECT} WHERE {where}", params)]
             span = Span(int(first), int(last))
-            self._apply_app(app_id, [copy], {}, int(rows), span, trusted, done)
+            self._apply_app(app_id, source, {}, int(rows), span, trusted, done)
         except Exception:  # never leave the rollups silently short: rebuild from raw
             self.store.write([_rebuild(app_id), *done])
             raise
