@@ -77,10 +77,11 @@ def release_free_memory() -> bool:
     """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``); False where the
     C library has no such call.
 
-    Arrow's column buffers come from this heap (``ARROW_DEFAULT_MEMORY_POOL=system``), and glibc
-    returns free space only from the heap's top: after a rollup fold freed ~50 MB of batches in
-    the middle of it, an idle server kept them resident (docs/benchmarks.md). The server calls
-    this after each fold; it takes a millisecond or two.
+    Python's larger objects (the buffer's lists of hits, dictionaries) and, in bulk paths, Arrow's
+    column buffers (``ARROW_DEFAULT_MEMORY_POOL=system``) come from this heap, and glibc returns
+    free space only from the heap's top: when the server still held folds' batches as Arrow
+    tables, ~50 MB freed in the middle of the heap stayed resident after the load
+    (docs/benchmarks.md). The server calls this after each fold; it takes a millisecond or two.
     """
     trim = _malloc_trim()
     if trim is None:
