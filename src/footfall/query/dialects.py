@@ -1,0 +1,78 @@
+"""What differs between the stores' SQL dialects: one row of fragments per dialect, used by
+footfall.query.sql (the one place query SQL is assembled) and the DuckDB rollups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from footfall.query.spec import QueryError
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    first: str  # value of x at the earliest ts, NULLs kept
+    first_pageview: str  # path of the first pageview
+    last_pageview: str  # path of the last pageview
+    count_if: str
+    distinct: str
+    seconds_between: str  # {a} - {b} in seconds
+    full_match: str  # regular expression matching the whole value
+    like: str  # LIKE with backslash escapes
+    contains: str
+    prop: str  # custom property {key} of the props map
+    text: str  # cast to text
+    shift_seconds: str  # timestamp plus a number of seconds
+    bucket: dict[str, str]  # interval -> text key of a local timestamp
+
+
+DIALECTS: dict[str, Dialect] = {
+    "duckdb": Dialect(
+        first="arg_min_null({x}, ts)",
+        first_pageview="arg_min(path, ts) FILTER (WHERE event = 'pageview')",
+        last_pageview="arg_max(path, ts) FILTER (WHERE event = 'pageview')",
+        count_if="count(*) FILTER (WHERE {c})",
+        distinct="count(DISTINCT {x})",
+        seconds_between="epoch({a} - {b})",
+        full_match="regexp_full_match({x}, {p})",
+        like="{x} LIKE {p} ESCAPE '\\'",
+        contains="contains({x}, {p})",
+        prop="{m}[{key}]",
+        text="CAST({x} AS VARCHAR)",
+        shift_seconds="({ts} + to_seconds({s}))",
+        bucket={
+            "minute": "strftime(date_trunc('minute', {t}), '%Y-%m-%d %H:%M:00')",
+            "hour": "strftime(date_trunc('hour', {t}), '%Y-%m-%d %H:00:00')",
+            "day": "strftime({t}, '%Y-%m-%d')",
+            "week": "strftime(date_trunc('week', {t}), '%Y-%m-%d')",
+            "month": "strftime(date_trunc('month', {t}), '%Y-%m-%d')",
+        },
+    ),
+    "clickhouse": Dialect(
+        first="argMin({x}, ts)",
+        first_pageview="argMinIf(path, ts, event = 'pageview')",
+        last_pageview="argMaxIf(path, ts, event = 'pageview')",
+        count_if="countIf({c})",
+        distinct="uniqExact({x})",
+        seconds_between="dateDiff('second', {b}, {a})",
+        full_match="match({x}, concat('^(?:', {p}, ')$'))",
+        like="{x} LIKE {p}",
+        contains="position({x}, {p}) > 0",
+        prop="{m}[{key}]",
+        text="toString({x})",
+        shift_seconds="addSeconds({ts}, {s})",
+        bucket={
+            "minute": "formatDateTime(toStartOfMinute({t}), '%Y-%m-%d %H:%i:00')",
+            "hour": "formatDateTime(toStartOfHour({t}), '%Y-%m-%d %H:00:00')",
+            "day": "formatDateTime({t}, '%Y-%m-%d')",
+            "week": "formatDateTime(toMonday({t}), '%Y-%m-%d')",
+            "month": "formatDateTime(toStartOfMonth({t}), '%Y-%m-%d')",
+        },
+    ),
+}
+
+
+def dialect(name: str) -> Dialect:
+    try:
+        return DIALECTS[name]
+    except KeyError:
+        raise QueryError("site_id", f"the store's SQL dialect {name!r} is not supported") from None
