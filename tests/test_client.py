@@ -10,8 +10,11 @@ from pathlib import Path
 
 import msgspec
 
+from footfall.apps import AppRegistry
 from footfall.client import Tracker
+from footfall.clock import FrozenClock
 from footfall.model import App
+from footfall.store.duckdb import DuckDBStore
 from tests.live import LiveServer, free_port, live_server
 
 UA = "Wget/1.21.4"
@@ -73,9 +76,13 @@ def test_retries_with_backoff_until_the_server_comes_up(tmp_path: Path) -> None:
     while tracker.failures < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert tracker.failures >= 2 and tracker.pending == 3
-    with live_server(tmp_path / "late.duckdb", port=port) as srv:
-        app = srv.create_app("Late", "https://late.example")
-        srv.runtime.apps.save(msgspec.structs.replace(app, aliases=["UA-7-7"]))
+    db = tmp_path / "late.duckdb"
+    store = DuckDBStore(str(db))  # the app exists before the server listens: a retry may come
+    apps = AppRegistry(store, FrozenClock())  # at once, and an unknown alias is ignored
+    app = apps.create("Late", "https://late.example")
+    apps.save(msgspec.structs.replace(app, aliases=["UA-7-7"]))
+    store.close()
+    with live_server(db, port=port) as srv:
         assert tracker.close(timeout=10)
         assert tracker.sent == 3
         assert srv.rows("SELECT path FROM events ORDER BY path") == [
