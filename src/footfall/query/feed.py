@@ -26,6 +26,7 @@ from typing import Any
 
 from footfall.clock import Clock
 from footfall.query.rollup import Rollups
+from footfall.query.rollup_upkeep import _rebuild
 
 log = logging.getLogger("footfall.rollup")
 
@@ -102,7 +103,7 @@ class RollupFeed:
         if not found or not found[0][0]:
             return
         apps = [a for (a,) in self.store.fetch("SELECT DISTINCT app_id FROM rollup_pending")]
-        steps = [("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [a]) for a in apps]
+        steps = [_rebuild(a) for a in apps]
         self.store.write([*steps, ("DROP TABLE rollup_pending", [])])
 
     def write(self, rows: Sequence[tuple[object, ...]]) -> int:
