@@ -255,7 +255,8 @@ def upkeep_per_flush(store: DuckDBStore, app_id: str, shape: Shape, size: int = 
 
     rollups = Rollups(store, lambda _: "UTC")
     recent = store.fetch_arrow(
-        "SELECT * FROM events WHERE app_id = ? ORDER BY ts DESC LIMIT ?", [app_id, 3 * size]
+        "SELECT * EXCLUDE (fold_seq) FROM events WHERE app_id = ? ORDER BY ts DESC LIMIT ?",
+        [app_id, 3 * size],
     )
     samples = []
     for n in range(3):

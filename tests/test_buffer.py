@@ -82,3 +82,21 @@ def test_a_failed_write_keeps_its_hits_and_retries(tmp_path: Path) -> None:
         "/3",
     ]
     assert store.fetch("SELECT props FROM events WHERE path = '/3'") == [({"n": "3"},)]
+
+
+def test_a_flush_writes_at_most_flush_size_hits_at_a_time(tmp_path: Path) -> None:
+    """A flusher that fell behind (the machine busy, a slow disk) writes what waits in writes
+    of flush_size: each write's transaction holds its hits twice until it commits."""
+    store = DuckDBStore(str(tmp_path / "b.duckdb"))
+    writes: list[int] = []
+
+    def write(rows: list[tuple[object, ...]]) -> int:
+        writes.append(len(rows))
+        return store.append_hits(rows)
+
+    buffer = HitBuffer(store, flush_size=100, interval=3600, write=write)
+    for n in range(250):
+        buffer.add(hit(n))
+    assert buffer.flush() == 250
+    assert writes == [100, 100, 50]
+    assert store.fetch("SELECT count(DISTINCT path) FROM events") == [(250,)]

@@ -81,8 +81,10 @@ class HitBuffer:
             taken = self._take()
             batches = self._retry
             self._retry = []
-            if taken:
-                batches.append(taken)
+            # each write at most flush_size hits: a write's transaction holds its hits twice
+            # (staging and table) until it commits, so a flusher that fell behind stays bounded
+            step = max(self.flush_size, 1)
+            batches += [taken[i : i + step] for i in range(0, len(taken), step)]
             written = 0
             for i, batch in enumerate(batches):
                 try:

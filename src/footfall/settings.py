@@ -73,7 +73,12 @@ SETTINGS: tuple[Setting, ...] = (
         500_000,
         "Most hits held in memory; beyond it hits are refused (buffer-full).",
     ),
-    Setting("rollup_batch", int, 50_000, "Written hits that are folded into the rollups together."),
+    Setting(
+        "rollup_batch",
+        int,
+        50_000,
+        "Written hits that are folded into the rollups together (at most this many a fold).",
+    ),
     Setting(
         "rollup_wait",
         float,

@@ -71,6 +71,54 @@ def test_a_size_threshold_folds_in_at_once(tmp_path: Path) -> None:
     assert_same(*engines(store), berlin)
 
 
+def record_steps(rollups: Rollups) -> list[tuple[int, int]]:
+    """The (after, through) write numbers of every app's fold from now on."""
+    steps: list[tuple[int, int]] = []
+    folded = rollups.apply_stored
+
+    def recorded(app_id: str, after: int, through: int, *args: Any) -> int:
+        steps.append((after, through))
+        return folded(app_id, after, through, *args)
+
+    rollups.apply_stored = recorded  # type: ignore[method-assign]
+    return steps
+
+
+def test_a_fold_takes_at_most_max_rows_hits_in_whole_writes(tmp_path: Path) -> None:
+    """A fold's memory grows with its hits: when more waits (a fold fell behind, shutdown), it
+    is folded in bounded steps, each its own transaction."""
+    store, berlin, rollups, feed, _ = setup(tmp_path / "f.duckdb", max_rows=6)
+    table = [row for row in rows() if row[1] == berlin.id]  # one app: one fold per step
+    steps = record_steps(rollups)
+    write(store, feed, table[:4])  # write 1: 4 waiting
+    write(store, feed, table[4:7])  # write 2: 7 waiting, due: a step of write 1 (4 + 3 > 6)
+    assert steps == [(0, 1)] and feed.waiting == 3
+    write(store, feed, table[7:9])  # write 3
+    write(store, feed, table[9:])  # write 4 (4 hits): 9 waiting, due: writes 2 and 3 (5 hits)
+    assert steps == [(0, 1), (1, 3)] and feed.waiting == 4
+    feed.max_rows = 1  # every write is its own step, and one bigger than that still folds
+    write(store, feed, table[:0])
+    assert feed.fold() == 4 and steps[-1] == (3, 4) and feed.waiting == 0
+    assert rollup_pageviews(store) == raw_pageviews(store)
+    # the app's first fold saw hits written after its own: for later folds, not a rebuild
+    assert store.fetch("SELECT count(*) FROM rollup_dirty WHERE unit = 'x'") == [(0,)]
+
+
+def test_writes_left_by_a_crash_are_folded_in_bounded_steps(tmp_path: Path) -> None:
+    store, berlin, rollups, feed, clock = setup(tmp_path / "f.duckdb", max_rows=10**6)
+    table = rows()
+    for start in range(0, len(table), 3):
+        write(store, feed, table[start : start + 3])  # five writes, none folded in: a crash
+    after_crash = RollupFeed(Rollups(store, rollups.tz_of, clock=clock), clock, max_rows=6)
+    steps = record_steps(after_crash.rollups)
+    assert after_crash.waiting == len(table)
+    after_crash.recover()
+    assert sorted(set(steps)) == [(0, 2), (2, 4), (4, 5)]  # two writes of 3 hits a step
+    assert after_crash.waiting == 0
+    assert rollup_pageviews(store) == raw_pageviews(store)
+    assert_same(*engines(store), berlin)
+
+
 def test_the_timer_folds_in_after_the_wait(tmp_path: Path) -> None:
     store, berlin, rollups, feed, clock = setup(
         tmp_path / "f.duckdb", max_rows=10**6, max_wait_ms=10_000

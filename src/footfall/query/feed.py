@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -59,7 +60,8 @@ class RollupFeed:
         self._lock = threading.Lock()  # guards the numbering and what waits
         self._fold_lock = threading.Lock()  # one fold at a time, in order
         self._rows = 0
-        self._since = 0
+        # writes not folded in yet, oldest first: (number, hits, when written)
+        self._pending: deque[tuple[int, int, int]] = deque()
         self._folded = 0  # writes up to this number are folded in for every app
         self._written = 0  # the last number given to a write
         self.folds = 0
@@ -71,6 +73,16 @@ class RollupFeed:
             self._folded = self._bookmarks().get(EVERY_APP, 0)
             last = self.store.fetch("SELECT max(fold_seq) FROM events")[0][0]
             self._written = max(self._folded, int(last or 0))
+            if self._written > self._folded:  # left by a crash: recover() folds them in
+                self._pending.extend(
+                    (int(seq), int(n), clock.now_ms())
+                    for seq, n in self.store.fetch(
+                        "SELECT fold_seq, count(*) FROM events WHERE fold_seq > ?"
+                        " GROUP BY fold_seq ORDER BY fold_seq",
+                        [self._folded],
+                    )
+                )
+                self._rows = sum(rows for _, rows, _ in self._pending)
 
     @property
     def waiting(self) -> int:
@@ -92,7 +104,7 @@ class RollupFeed:
             self._folded + 1,
             self._written,
         )
-        return [app_id for app_id, _ in self._fold()]
+        return list(dict.fromkeys(app_id for app_id, _ in self._fold()))
 
     def _recover_legacy(self) -> None:
         """Marks of unfolded batches left by older versions (no numbers to fold from): those
@@ -115,8 +127,7 @@ class RollupFeed:
             seq = self._written + 1
             written = self.store.append_hits(rows, fold_seq=seq)
             self._written = seq
-            if not self._rows:
-                self._since = self.clock.now_ms()
+            self._pending.append((seq, written, self.clock.now_ms()))
             self._rows += written
             due = self._rows >= self.max_rows
         if due:
@@ -125,14 +136,26 @@ class RollupFeed:
 
     def tick(self) -> None:
         """Fold in what waits once the oldest write has waited long enough (the flusher's timer)."""
-        if self._rows and self.clock.now_ms() - self._since >= self.max_wait_ms:
+        if self._is_due():
             self._due()
+
+    def _is_due(self) -> bool:
+        with self._lock:
+            if not self._pending:
+                return False
+            waited = self.clock.now_ms() - self._pending[0][2]
+            return self._rows >= self.max_rows or waited >= self.max_wait_ms
 
     def _due(self) -> None:
         if self._thread is not None:
             self._wake.set()
         else:
-            self.fold()
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Fold bounded steps while a step is due (enough waiting, or waited long enough)."""
+        while self._is_due() and self._fold_step() is not None:
+            pass
 
     # -- the folding thread -----------------------------------------------------------------
     def start(self) -> None:
@@ -148,7 +171,7 @@ class RollupFeed:
             if self._stop.is_set():
                 return
             try:
-                self.fold()
+                self._catch_up()
             except Exception:  # never let the folding thread die
                 log.exception("rollup fold failed")
 
@@ -162,17 +185,37 @@ class RollupFeed:
             thread.join()
 
     def fold(self) -> int:
-        """Fold every waiting write into the rollups now; returns the hits folded in."""
+        """Fold every waiting write into the rollups now, in bounded steps; returns the hits
+        folded in."""
         return sum(rows for _, rows in self._fold())
 
     def _fold(self) -> list[tuple[str, int]]:
-        """Fold the writes after the last fold, app by app: (app, hits folded in) of each."""
+        """Fold every write after the last fold: (app, hits folded in) of each step's apps."""
+        done: list[tuple[str, int]] = []
+        while (step := self._fold_step()) is not None:
+            done += step
+        return done
+
+    def _take(self) -> int:
+        """The last write of the next step: the oldest waiting writes up to ``max_rows`` hits
+        (at least one write), taken off the waiting list."""
+        with self._lock:
+            through, taken = self._folded, 0
+            while self._pending and (not taken or taken + self._pending[0][1] <= self.max_rows):
+                seq, rows, _ = self._pending.popleft()
+                through, taken = seq, taken + rows
+            self._rows -= taken
+            if not self._pending:  # (writes of unknown size: everything written)
+                through = self._written
+            return through
+
+    def _fold_step(self) -> list[tuple[str, int]] | None:
+        """Fold the next step's writes, app by app: (app, hits folded in) of each; None when
+        nothing waits."""
         with self._fold_lock:
-            with self._lock:
-                self._rows = 0
-                after, through = self._folded, self._written
+            after, through = self._folded, self._take()
             if through == after:
-                return []
+                return None
             apps = self.store.fetch(
                 "SELECT DISTINCT app_id FROM events WHERE fold_seq > ? AND fold_seq <= ?"
                 " ORDER BY app_id",

@@ -156,8 +156,10 @@ class Rollups(RollupUpkeep):
         ]
         where = "fold_seq > ? AND fold_seq <= ?"
         done = [*done, ("DROP VIEW IF EXISTS _rb", [])]  # (temporary tables go after a write)
+        # an app's first fold: its hits written later are for later folds, not from before
+        earlier = ("fold_seq IS NULL OR fold_seq <= ?", [after])
         return self._fold_events(
-            app_id, where, [after, through], trusted=False, done=done, source=view
+            app_id, where, [after, through], trusted=False, done=done, source=view, earlier=earlier
         )
 
     def _fold_events(
@@ -169,10 +171,12 @@ class Rollups(RollupUpkeep):
         trusted: bool,
         done: Steps,
         source: Steps | None = None,
+        earlier: tuple[str, list[Any]] | None = None,
     ) -> int:
         """Fold an app's stored hits matching ``where`` (SQL from this module, values bound).
         ``source`` provides ``_rb`` (default: a copy of those rows, columns the rollups read
-        only, made inside the fold's transaction)."""
+        only, made inside the fold's transaction); ``earlier`` matches the app's hits stored
+        before these (default: every other hit)."""
         where, params = f"app_id = ? AND {where}", [app_id, *params]
         try:
             first, last, rows = self.store.fetch(
@@ -186,7 +190,7 @@ class Rollups(RollupUpkeep):
             if source is None:
                 source = [(f"CREATE TEMP TABLE _rb AS SELECT {_FOLD_SELECT} WHERE {where}", params)]
             span = Span(int(first), int(last))
-            self._apply_app(app_id, source, {}, int(rows), span, trusted, done)
+            self._apply_app(app_id, source, {}, int(rows), span, trusted, done, earlier)
         except Exception:  # never leave the rollups silently short: rebuild from raw
             self.store.write([_rebuild(app_id), *done])
             raise
@@ -201,10 +205,12 @@ class Rollups(RollupUpkeep):
         span: Span,
         trusted: bool,
         done: Steps,
+        earlier: tuple[str, list[Any]] | None = None,
     ) -> None:
         """One app's fold in one transaction: ``source`` steps and ``tables`` provide ``_rb``
         (its hits); ``done`` runs in the transaction of every outcome but an exception (the
-        caller's to handle)."""
+        caller's to handle). An app's first fold rebuilds instead when hits of it were stored
+        before these (``earlier``, default: any hit but these)."""
         rebuild = [_rebuild(app_id), *done]
         tz = self.tz_of(app_id) or "UTC"
         state = self.state().get(app_id)
@@ -213,8 +219,12 @@ class Rollups(RollupUpkeep):
             self.store.write(rebuild)
             return
         if state is None and not trusted:
-            stored = self.store.count_events(app_id)
-            if stored > rows:  # hits from before the rollups: rebuild from raw first
+            if earlier is None:
+                predate = self.store.count_events(app_id) > rows
+            else:
+                sql = f"SELECT count(*) > 0 FROM events WHERE app_id = ? AND ({earlier[0]})"
+                predate = bool(self.store.fetch(sql, [app_id, *earlier[1]])[0][0])
+            if predate:  # hits from before the rollups: rebuild from raw first
                 self.store.write(rebuild)
                 return
         steps: Steps = [*source, *self.session_steps(app_id, span)]
