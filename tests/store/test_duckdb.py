@@ -70,7 +70,7 @@ def test_settle_waits_for_an_append_under_way_instead_of_skipping(tmp_path: Path
 
 def test_row_groups_are_small_so_checkpoints_stay_small(tmp_path: Path) -> None:
     """A checkpoint merges the small row groups appends leave into whole ones, holding a whole
-    one uncompressed: ~90 MB of hits at DuckDB's default of 122,880 rows, ~12 at ours."""
+    one uncompressed: peaks of ~94 MB at DuckDB's default of 122,880 rows, ~56 at ours."""
     path = tmp_path / "r.duckdb"
     store = DuckDBStore(str(path))
     table = one_hit_sessions(APP_ID, 40_000, NOW_MS)

@@ -54,10 +54,12 @@ _APPEND_SLICE = 512  # rows per appender call: each holds the interpreter lock ~
 
 _DATABASE = "footfall"  # the file's name inside the connection
 # Rows per row group (DuckDB's default: 122,880). A checkpoint merges the small row groups that
-# appends leave behind into whole ones and holds a whole one uncompressed while it does: ~90 MB
-# of hits at the default, the biggest part of a loaded server's peak memory; ~15 MB at this size.
-# Dashboard queries measured as fast or faster (finer min/max pruning); files ~35 % bigger
-# (docs/benchmarks.md). A file attaches with it each time: DuckDB does not store it.
+# appends leave behind into whole ones, holding the rows it merges uncompressed: peaks of ~94 MB
+# at the default (the biggest part of a loaded server's peak memory), ~56 MB at this size (a
+# throwaway script: 25 text columns, 5,000 rows a checkpoint). 8,192 rows peaked lower there but
+# not in the ingest benchmark. Dashboard queries measured as fast or faster (finer min/max
+# pruning); files ~35 % bigger (docs/benchmarks.md). A file attaches with it each time: DuckDB
+# does not store it.
 ROW_GROUP_ROWS = 16_384
 
 
