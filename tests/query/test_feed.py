@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 
 from footfall.clock import FrozenClock
 from footfall.model import App
@@ -117,6 +118,26 @@ def test_writes_left_by_a_crash_are_folded_in_bounded_steps(tmp_path: Path) -> N
     assert after_crash.waiting == 0
     assert rollup_pageviews(store) == raw_pageviews(store)
     assert_same(*engines(store), berlin)
+
+
+def test_a_step_that_failed_is_folded_again_by_the_next_fold(tmp_path: Path) -> None:
+    store, berlin, rollups, feed, _ = setup(tmp_path / "f.duckdb", max_rows=10**6)
+    write(store, feed, rows())
+    original_write = store.write
+    failures = [RuntimeError("the disk is full")]
+
+    def fail_the_last_bookmark_once(steps: Any, *args: Any, **options: Any) -> Any:
+        if failures and steps == [("INSERT OR REPLACE INTO rollup_feed VALUES (?, ?)", ["", 1])]:
+            raise failures.pop()
+        return original_write(steps, *args, **options)
+
+    store.write = fail_the_last_bookmark_once
+    with pytest.raises(RuntimeError):
+        feed.fold()  # each app's fold committed, the bookmark for every app did not
+    assert store.fetch("SELECT folded FROM rollup_feed WHERE app_id = ''") == []
+    assert feed.fold() == 0  # taken again: nothing is folded twice, the bookmark moves
+    assert store.fetch("SELECT folded FROM rollup_feed WHERE app_id = ''") == [(1,)]
+    assert rollup_pageviews(store) == raw_pageviews(store)
 
 
 def test_the_timer_folds_in_after_the_wait(tmp_path: Path) -> None:

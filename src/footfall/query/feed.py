@@ -205,7 +205,7 @@ class RollupFeed:
                 seq, rows, _ = self._pending.popleft()
                 through, taken = seq, taken + rows
             self._rows -= taken
-            if not self._pending:  # (writes of unknown size: everything written)
+            if not self._pending:  # a step that failed took its writes off the list: retry them
                 through = self._written
             return through
 
