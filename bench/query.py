@@ -1,6 +1,7 @@
 """Query benchmark: the dashboard's query set on the largest of 10 apps, three ways, in one run.
 
     python bench/query.py [--hits 10000000] [--db /tmp/footfall-bench-query.duckdb] [--runs 7] [--reuse] [--db-memory 256MB]
+        [--db-memory-resting 48MB]
 
 1. Generates the data set (bench/querydata.py: 10 apps, Zipf-like sizes, 30 days) and loads it with the
    bulk loader — Arrow tables in ``ARROW_SCHEMA`` through ``store.insert_events`` — folding each slice
@@ -92,7 +93,7 @@ def plain_sql(store: DuckDBStore, app_id: str, start: Any, end: Any, prev: Any) 
     """The same questions written the obvious way against the raw table."""
     where = "app_id = ? AND ts >= ? AND ts < ? AND coalesce(bot, '') = ''"
     for lo, hi in ((start, end), (prev, start)):
-        store.fetch(
+        store.answer(
             "SELECT count(DISTINCT visitor_id), count(DISTINCT session_id),"
             " count(*) FILTER (WHERE event = 'pageview'),"
             " (SELECT round(100.0 * count(*) FILTER (WHERE n = 1) / count(*)) FROM"
@@ -101,18 +102,18 @@ def plain_sql(store: DuckDBStore, app_id: str, start: Any, end: Any, prev: Any) 
             f" WHERE {where} GROUP BY session_id)) FROM events WHERE {where}",
             [app_id, lo, hi] * 3,
         )
-    store.fetch(
+    store.answer(
         "SELECT CAST(ts AS DATE), count(DISTINCT visitor_id), count(*) FILTER (WHERE event = 'pageview')"
         f" FROM events WHERE {where} GROUP BY 1",
         [app_id, start, end],
     )
-    store.fetch(
+    store.answer(
         "SELECT path, count(DISTINCT visitor_id) AS v, count(*) FROM events"
         f" WHERE {where} AND event = 'pageview' GROUP BY 1 ORDER BY v DESC LIMIT 10",
         [app_id, start, end],
     )
     for col in ("source", "country", "browser", "os", "device"):
-        store.fetch(
+        store.answer(
             f"SELECT {col}, count(DISTINCT visitor_id) AS v FROM (SELECT visitor_id,"
             f" arg_min({col}, ts) AS {col} FROM events WHERE {where} GROUP BY session_id, visitor_id)"
             " GROUP BY 1 ORDER BY v DESC LIMIT 10",
@@ -151,14 +152,25 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--reuse", action="store_true")
     ap.add_argument("--db-memory", default="", help="DuckDB memory limit (footfall --db-memory)")
+    ap.add_argument(
+        "--db-memory-resting",
+        default="",
+        help="DuckDB's resting memory limit (footfall --db-memory-resting; the server's default"
+        " is 48MB, this benchmark's none)",
+    )
     args = ap.parse_args()
     shape = Shape(hits=args.hits)
     path = Path(args.db)
     if args.reuse and path.exists():
-        store = DuckDBStore(str(path), memory_limit=args.db_memory or None)
+        store = DuckDBStore(
+            str(path),
+            memory_limit=args.db_memory or None,
+            resting_memory=args.db_memory_resting or None,
+        )
         print(
             f"reusing {path}"
             + (f", DuckDB memory limit {args.db_memory}" if args.db_memory else "")
+            + (f", resting {args.db_memory_resting}" if args.db_memory_resting else "")
         )
     else:
         print(

@@ -62,7 +62,8 @@ class Runtime:
         enricher = Enricher(
             default_steps(config)
         )  # first: a bad --geoip-db fails before the store opens
-        options = {"memory_limit": config.db_memory} if config.db_memory else {}
+        memory = {"memory_limit": config.db_memory, "resting_memory": config.db_memory_resting}
+        options = {name: size for name, size in memory.items() if size}
         store = store or open_store(config.db, config.store or None, **options)
         apps = AppRegistry(store, clock)
 

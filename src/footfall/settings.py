@@ -39,8 +39,16 @@ SETTINGS: tuple[Setting, ...] = (
         "db_memory",
         str,
         "",
-        "DuckDB's memory limit for caches and query working memory, e.g. 256MB or 2GB;"
+        "The most memory DuckDB may use, for caches and query working memory, e.g. 256MB or 2GB;"
         " empty: DuckDB's default (80 % of RAM).",
+    ),
+    Setting(
+        "db_memory_resting",
+        str,
+        "48MB",
+        "DuckDB's memory limit until a statement needs more: its cache of the file and the"
+        " ingest path stay within it, and a statement that runs out of memory runs again with up"
+        " to --db-memory; empty: always --db-memory.",
     ),
     Setting(
         "server",
@@ -106,6 +114,7 @@ class Config:
     db: str = "footfall.duckdb"
     store: str = ""
     db_memory: str = ""
+    db_memory_resting: str = "48MB"
     server: str = "uvicorn"
     store_full_ip: bool = False
     trusted_proxies: tuple[str, ...] = ()

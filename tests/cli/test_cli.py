@@ -108,15 +108,19 @@ def test_db_memory_caps_duckdb_and_a_bad_value_is_a_message(tmp_path: Path) -> N
     from footfall.settings import Config
 
     db = tmp_path / "f.duckdb"
-    runtime = Runtime.build(Config(db=str(db), db_memory="128MB"))
+    runtime = Runtime.build(Config(db=str(db), db_memory="128MB", db_memory_resting="32MB"))
     try:
         (limit,) = runtime.store.fetch("SELECT current_setting('memory_limit')")[0]
-        assert limit == "122.0 MiB"  # DuckDB reports 128 MB in binary units
+        assert limit == "30.5 MiB"  # DuckDB reports 32 MB in binary units: the resting limit
+        assert runtime.store.memory.most == "122.0 MiB"  # and 128 MB for what may be raised
     finally:
         runtime.close()
     env_bad = footfall("serve", "--db", str(db), env={**os.environ, "FOOTFALL_DB_MEMORY": "lots"})
     assert env_bad.returncode != 0 and "Traceback" not in env_bad.stderr
     assert "Memory must have a number" in env_bad.stderr
+    resting_bad = footfall("serve", "--db", str(db), "--db-memory-resting", "lots")
+    assert resting_bad.returncode != 0 and "Traceback" not in resting_bad.stderr
+    assert "'lots' is not a memory size" in resting_bad.stderr
 
 
 def test_every_setting_is_a_flag_and_an_environment_variable() -> None:

@@ -16,13 +16,13 @@ def test_an_app_page_too_big_for_the_memory_limit_says_so(
     app = server.create_app("Big", "https://big.example")
     clock.advance(hours=2)
     server.store.insert_events(one_hit_sessions(app.id, 50_000, clock.now_ms()))  # today
-    server.store.write([("SET memory_limit='2MB'", [])])  # as --db-memory 2MB would
+    server.store.memory.configure("", "2MB")  # as --db-memory 2MB with no resting limit would
     r = owner_http.get(f"/apps/{app.id}", params={"period": "day"})
     assert r.status_code == 503
     assert "not enough memory" in r.text and "--db-memory" in r.text
     assert r.headers["content-security-policy"]
 
-    server.store.write([("SET memory_limit='1GB'", [])])
+    server.store.memory.configure("", "1GB")
     again = owner_http.get(f"/apps/{app.id}", params={"period": "day"})
     assert again.status_code == 200
     assert "/page/" in again.text

@@ -20,8 +20,9 @@ QUESTION = {"site_id": APP_ID, "period": "day", "property": "event:page", "limit
 
 
 def set_memory_limit(server: LiveServer, limit: str) -> None:
-    """What --db-memory sets when the server starts, changed on the running store."""
-    server.store.write([(f"SET memory_limit='{limit}'", [])])
+    """What --db-memory sets when the server starts (with no resting limit below it: a statement
+    that does not fit has nowhere to go), changed on the running store."""
+    server.store.memory.configure("", limit)
 
 
 @pytest.fixture

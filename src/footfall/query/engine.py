@@ -87,7 +87,7 @@ class QueryEngine:
             )
 
     def _run(self, sql: Sql) -> list[tuple[Any, ...]]:
-        return self.store.fetch(sql.text, sql.params)
+        return self.store.answer(sql.text, sql.params)
 
     def _totals(self, scope: Scope, metrics: list[str]) -> dict[str, float | int]:
         hit_m, sess_m = split_metrics(metrics)

@@ -146,7 +146,7 @@ class FastPath:
             " sum(pow(2.0, -rho)) AS s FROM r GROUP BY 1, 2)"
             f" SELECT k, value, {estimate_sql(precision(dim))} FROM e"
         )
-        return {(k, v): int(round(est)) for k, v, est in self.store.fetch(sql, params)}
+        return {(k, v): int(round(est)) for k, v, est in self.store.answer(sql, params)}
 
     def counts(
         self, table: str, app_id: str, dim: str, w: Window, key: str
@@ -171,7 +171,7 @@ class FastPath:
             "week": "strftime(date_trunc('week', day), '%Y-%m-%d')",
             "month": "strftime(date_trunc('month', day), '%Y-%m-%d')",
         }
-        rows = self.store.fetch(
+        rows = self.store.answer(
             f"SELECT {keys[key]}, value, {cols} FROM {table} WHERE app_id = ? AND dim = ?"
             " AND day >= ? AND day <= ? GROUP BY 1, 2" + having,
             [app_id, dim, w.first_day, w.last_day],

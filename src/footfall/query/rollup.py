@@ -56,7 +56,8 @@ from footfall.query.sql import SESSION_HORIZON_MS, Builder
 if TYPE_CHECKING:
     import pyarrow as pa
 
-_FOLD_SELECT = f"{', '.join(FOLD_COLUMNS)} FROM events"
+# ``rid``: a hit's row id, which a fold's grouping by session keeps instead of the first hit's values
+_FOLD_SELECT = f"rowid AS rid, {', '.join(FOLD_COLUMNS)} FROM events"
 # the rows of the writes a stored fold reads (apply_stored sets the variables, bound values)
 _STORED_VIEW = (
     f"CREATE OR REPLACE TEMP VIEW _rb AS SELECT {_FOLD_SELECT}"
@@ -65,6 +66,14 @@ _STORED_VIEW = (
     " AND fold_seq <= getvariable('footfall_fold_through')"
 )
 
+# an Arrow batch's rows, numbered (a registered Arrow table has no row ids)
+_ARROW_COPY: Steps = [
+    (
+        f"CREATE TEMP TABLE _rb AS SELECT row_number() OVER () AS rid, {', '.join(FOLD_COLUMNS)}"
+        " FROM _rb_in",
+        [],
+    )
+]
 
 log = logging.getLogger("footfall.rollup")
 
@@ -135,7 +144,9 @@ class Rollups(RollupUpkeep):
                 continue
             span = Span(int(first), int(last))
             try:
-                self._apply_app(app_id, [], {"_rb": part}, part.num_rows, span, trusted, [])
+                self._apply_app(
+                    app_id, _ARROW_COPY, {"_rb_in": part}, part.num_rows, span, trusted, []
+                )
             except Exception:  # never leave the rollups silently short: rebuild from raw
                 self.store.write([_rebuild(app_id)])
                 raise
@@ -241,15 +252,18 @@ class Rollups(RollupUpkeep):
             self.store.write([_rebuild(app_id)])
 
     def _batch_sessions(self) -> str:
-        """The batch's hits grouped by session: what each session gained in this batch."""
-        # the first hit's values, taken together: one arg_min over a struct is ~40 % faster and
-        # needs ~30 % less memory than an arg_min per column (bench/fold.py, docs/benchmarks.md)
-        firsts = {"visitor_id": "visitor_id", "bot": "bot"}
-        firsts |= {_v(d.short): self.sql.d.text.format(x=d.column) for d in FIRST_HIT_DIMS}
-        packed = ", ".join(f"{name} := {expr}" for name, expr in firsts.items())
-        unpacked = ", ".join(f"f.{name} AS {name}" for name in firsts)
+        """The batch's hits grouped by session: what each session gained in this batch.
+
+        The grouping keeps small values per session (times, counts, the entry and exit page and
+        the ``rid`` of its first hit); the first hit's visit attributes come from a join on that
+        ``rid``. Carrying those ~20 values through the grouping (an ``arg_min`` over a struct of
+        them) held them all in its hash table: +48 MB against +15 MB for 50,000 new sessions,
+        and twice the time (docs/benchmarks.md)."""
+        firsts = {"visitor_id": "h.visitor_id", "bot": "h.bot"}
+        firsts |= {_v(d.short): self.sql.d.text.format(x=f"h.{d.column}") for d in FIRST_HIT_DIMS}
+        picked = ", ".join(f"{expr} AS {name}" for name, expr in firsts.items())
         return (
-            f"SELECT * EXCLUDE (f), {unpacked} FROM ("
+            f"SELECT n.*, {picked} FROM ("
             "SELECT session_id, min(ts) AS started,"
             " max(ts) AS ended, count(*) FILTER (WHERE event = 'pageview') AS s_pageviews,"
             " count(*) AS s_hits,"
@@ -257,8 +271,9 @@ class Rollups(RollupUpkeep):
             " min(ts) FILTER (WHERE event = 'pageview') AS entry_ts,"
             " arg_max(path, ts) FILTER (WHERE event = 'pageview') AS v_exit_page,"
             " max(ts) FILTER (WHERE event = 'pageview') AS exit_ts, "
-            + self.sql.d.first.format(x=f"struct_pack({packed})")
-            + " AS f FROM _rb WHERE session_id IS NOT NULL GROUP BY session_id)"
+            + self.sql.d.first.format(x="rid")
+            + " AS first_rid FROM _rb WHERE session_id IS NOT NULL GROUP BY session_id) n"
+            " JOIN _rb h ON h.rid = n.first_rid"
         )
 
     @staticmethod

@@ -90,6 +90,10 @@ class Store(Protocol):
 
     # read-only SQL for footfall.query: values are always bound, never formatted in
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+    def answer(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """A read someone waits for (the query engine's): ``fetch``, but a backend with a
+        resting memory limit lets it use the most it may from the start."""
+        ...
 
 
 # name -> "module:factory"; factories take the location (path or URL) and keyword options

@@ -12,6 +12,7 @@ import duckdb
 from footfall.schema import EVENT_COLUMNS, Column
 from footfall.store.base import StoreBusy, StoreError, StoreOutOfMemory
 from footfall.store.duckdb_accounts import DuckDBAccounts, first_row
+from footfall.store.duckdb_memory import MemoryBudget
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -61,10 +62,16 @@ _DATABASE = "footfall"  # the file's name inside the connection
 # pruning); files ~35 % bigger (docs/benchmarks.md). A file attaches with it each time: DuckDB
 # does not store it.
 ROW_GROUP_ROWS = 16_384
+# Row groups a big INSERT fills before it writes them to the file (DuckDB's default: 5). Until
+# then they are held in memory, uncompressed, to the end of the transaction: a rollup fold's
+# insert of 50,000 new sessions held ~29 MB; writing each group as it fills holds ~7 MB.
+# (Appends of hits are smaller than a row group and unaffected.)
+WRITE_BUFFER_ROW_GROUPS = 1
 
 
 def _open(path: str, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
     """A connection to the file, attached with row groups of ``ROW_GROUP_ROWS`` rows."""
+    config = {"write_buffer_row_group_count": WRITE_BUFFER_ROW_GROUPS, **config}
     con = duckdb.connect(":memory:", config=config)
     options = f"ROW_GROUP_SIZE {ROW_GROUP_ROWS}" + (", READ_ONLY" if read_only else "")
     try:
@@ -87,7 +94,11 @@ class DuckDBStore(DuckDBAccounts):
         read_only: bool = False,
         threads: int | None = None,
         memory_limit: str | None = None,
+        resting_memory: str | None = None,
     ) -> None:
+        """``memory_limit``: the most DuckDB may use (default: DuckDB's own, 80 % of RAM);
+        ``resting_memory``: the limit it runs within until a statement needs more
+        (footfall.store.duckdb_memory)."""
         self.path = location.removeprefix("duckdb://")
         config: dict[str, Any] = {}
         if threads:
@@ -107,6 +118,11 @@ class DuckDBStore(DuckDBAccounts):
             if "already attached" in str(exc):
                 raise StoreBusy(f"{self.path} is already open in this process") from None
             raise StoreError(f"cannot open {self.path}: {exc}") from None
+        try:
+            self.memory = MemoryBudget(self._con, resting_memory or "", memory_limit or "")
+        except (ValueError, duckdb.Error) as exc:
+            self._con.close()
+            raise StoreError(f"resting memory limit: {exc}") from None
         self._local = threading.local()
         self._threads = int(self._con.execute("SELECT current_setting('threads')").fetchall()[0][0])
         self.generation = 0  # counts write() calls
@@ -178,6 +194,7 @@ class DuckDBStore(DuckDBAccounts):
                 self._cursor().execute("CHECKPOINT")
         except duckdb.Error as exc:  # e.g. another transaction is open: the next one will do
             log.debug("checkpoint skipped: %s", exc)
+        self.memory.rest()
 
     # -- events -----------------------------------------------------------------------------
     def append_hits(
@@ -189,8 +206,9 @@ class DuckDBStore(DuckDBAccounts):
         18–36 ms building Arrow columns plus ~35 ms inserting them (docs/benchmarks.md)."""
         if not rows:
             return 0
-        with self._append_lock:
-            cur = self._cursor()
+        cur = self._cursor()
+
+        def append() -> int:
             cur.execute(_STAGING_DDL)  # per connection, and a write() drops temporary tables
             cur.execute("BEGIN TRANSACTION")
             try:
@@ -204,7 +222,10 @@ class DuckDBStore(DuckDBAccounts):
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
-        return len(rows)
+            return len(rows)
+
+        with self._append_lock:
+            return self.memory.run(append)
 
     def insert_events(self, batch: pa.Table, *, fold_seq: int | None = None) -> int:
         if batch.num_rows == 0:
@@ -282,30 +303,38 @@ class DuckDBStore(DuckDBAccounts):
         ``threads``: run them on at most that many of DuckDB's threads (the setting is
         database-wide, so queries running meanwhile get as many; it is put back afterwards)."""
         with self._write_lock:
-            self.generation += 1  # readers caching derived-table state re-read after a write
-            cur = self._cursor()
-            for name, table in (tables or {}).items():
-                cur.register(name, table)
-            out: list[list[tuple[Any, ...]]] = []
-            limit = threads if threads is not None and threads < self._threads else None
+            return self.memory.run(lambda: self._transaction(steps, tables, threads))
+
+    def _transaction(
+        self,
+        steps: Sequence[tuple[str, Sequence[Any]]],
+        tables: dict[str, pa.Table] | None,
+        threads: int | None,
+    ) -> list[list[tuple[Any, ...]]]:
+        self.generation += 1  # readers caching derived-table state re-read after a write
+        cur = self._cursor()
+        for name, table in (tables or {}).items():
+            cur.register(name, table)
+        out: list[list[tuple[Any, ...]]] = []
+        limit = threads if threads is not None and threads < self._threads else None
+        try:
+            if limit is not None:
+                cur.execute(f"SET threads = {int(limit)}")  # an int from our code
+            cur.execute("BEGIN TRANSACTION")
             try:
-                if limit is not None:
-                    cur.execute(f"SET threads = {int(limit)}")  # an int from our code
-                cur.execute("BEGIN TRANSACTION")
-                try:
-                    for sql, params in steps:
-                        cur.execute(sql, list(params))
-                        out.append(cur.fetchall() if cur.description else [])
-                    cur.execute("COMMIT")
-                except BaseException:
-                    cur.execute("ROLLBACK")
-                    raise
-            finally:
-                if limit is not None:
-                    cur.execute(f"SET threads = {self._threads}")
-                for name in tables or {}:
-                    cur.unregister(name)
-                self._drop_temp_tables(cur)
+                for sql, params in steps:
+                    cur.execute(sql, list(params))
+                    out.append(cur.fetchall() if cur.description else [])
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        finally:
+            if limit is not None:
+                cur.execute(f"SET threads = {self._threads}")
+            for name in tables or {}:
+                cur.unregister(name)
+            self._drop_temp_tables(cur)
         return out
 
     @staticmethod
@@ -344,27 +373,36 @@ class DuckDBStore(DuckDBAccounts):
 
     # -- reads ------------------------------------------------------------------------------
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """A read within the resting memory limit (run again with more if it does not fit)."""
+        cur = self._cursor()
         try:
-            return self._cursor().execute(sql, list(params)).fetchall()
+            return self.memory.run(lambda: cur.execute(sql, list(params)).fetchall())
+        except duckdb.OutOfMemoryException:
+            raise self._out_of_memory() from None
+
+    def answer(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """A read someone waits for, with the memory limit raised while it runs: within the
+        resting limit the dashboard's reads over millions of hits took 1.5–3× as long
+        (docs/benchmarks.md)."""
+        cur = self._cursor()
+        try:
+            with self.memory.raised():
+                return cur.execute(sql, list(params)).fetchall()
         except duckdb.OutOfMemoryException:
             raise self._out_of_memory() from None
 
     def fetch_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
-        """A read as an Arrow table (exports, rollup rebuilds)."""
+        """A read as an Arrow table (exports), with the memory limit raised like ``answer``."""
+        cur = self._cursor()
         try:
-            table: pa.Table = self._cursor().sql(sql, params=list(params)).to_arrow_table()
+            with self.memory.raised():
+                table: pa.Table = cur.sql(sql, params=list(params)).to_arrow_table()
         except duckdb.OutOfMemoryException:
             raise self._out_of_memory() from None
         return table
 
     def _out_of_memory(self) -> StoreOutOfMemory:
-        try:  # the cursor itself, not fetch(): this must not recurse when memory is short
-            limit = (
-                self._cursor().execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-            )
-        except duckdb.Error:
-            limit = "its limit"
         return StoreOutOfMemory(
-            f"not enough memory to answer: DuckDB may use {limit} here (--db-memory);"
+            f"not enough memory to answer: DuckDB may use {self.memory.most} here (--db-memory);"
             " ask for a shorter period or less detail, or raise the limit"
         )
