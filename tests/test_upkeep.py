@@ -63,3 +63,15 @@ def test_retention_deletes_old_raw_events_and_keeps_rollups(tmp_path: Path) -> N
         assert upkeep.runs == 1
     finally:
         store.close()
+
+
+def test_an_upkeep_run_puts_duckdbs_memory_limit_back_at_rest(tmp_path: Path) -> None:
+    from footfall.store.duckdb import DuckDBStore
+
+    store = DuckDBStore(str(tmp_path / "m.duckdb"), memory_limit="1GB", resting_memory="16MB")
+    clock = FrozenClock(NOW_MS)
+    upkeep = Upkeep(store, AppRegistry(store, clock), Rollups(store, lambda _: "UTC"), clock, 0)
+    assert store.answer("SELECT current_setting('memory_limit')") == [("953.6 MiB",)]
+    assert store.memory.limit() == "953.6 MiB"  # a dashboard read raised it
+    upkeep.run_once()
+    assert store.memory.limit() == "15.2 MiB"

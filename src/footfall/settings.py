@@ -46,9 +46,9 @@ SETTINGS: tuple[Setting, ...] = (
         "db_memory_resting",
         str,
         "48MB",
-        "DuckDB's memory limit until a statement needs more: its cache of the file and the"
-        " ingest path stay within it, and a statement that runs out of memory runs again with up"
-        " to --db-memory; empty: always --db-memory.",
+        "DuckDB's memory limit at rest: its cache of the file and the ingest path stay within it;"
+        " the query engine's reads (dashboard, Stats API, stats) and a statement that runs out"
+        " of memory run with up to --db-memory meanwhile; empty: always --db-memory.",
     ),
     Setting(
         "server",

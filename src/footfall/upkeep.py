@@ -62,6 +62,7 @@ class Upkeep:
                 log.info("retention: deleted %d raw events of app %s", n, app_id)
         except Exception:
             log.exception("retention failed")
+        self.store.settle()  # a checkpoint, and DuckDB's memory limit back at rest
         self.runs += 1
 
     def _loop(self) -> None:

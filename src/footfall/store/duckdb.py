@@ -188,7 +188,9 @@ class DuckDBStore(DuckDBAccounts):
         written) cannot run while a rollup fold's transaction is open, so under load they piled up
         to ~100 MB. The rollup feed calls this after each fold (tens of ms). It waits for an
         append under way (a checkpoint fails while another write transaction is open: under
-        load there nearly always was one), holding the buffer's next write back meanwhile."""
+        load there nearly always was one), holding the buffer's next write back meanwhile.
+        Then DuckDB's memory limit goes back to rest if nothing raised it is still running
+        (footfall.store.duckdb_memory; upkeep runs call this too)."""
         try:
             with self._write_lock, self._append_lock:
                 self._cursor().execute("CHECKPOINT")

@@ -10,8 +10,9 @@ hits, a compaction of a busy day — runs again with the limit raised to ``--db-
 DuckDB's own) until it and every other raised piece of work are done.
 
 The limit is DuckDB's, database-wide: it is raised while at least one piece of work needs it, and
-put back when the last one finishes (lowering makes DuckDB evict cached blocks; were it to fail,
-the next :meth:`MemoryBudget.rest` tries again). Sizes are bound values, never SQL text.
+put back by :meth:`MemoryBudget.rest` once none does (the store's ``settle()``, after each rollup
+fold and each upkeep run: lowering makes DuckDB evict cached blocks). A read someone waits for
+runs raised from the start (``DuckDBStore.answer``). Sizes are bound values, never SQL text.
 """
 
 from __future__ import annotations
@@ -96,7 +97,7 @@ class MemoryBudget:
             return
         with self._lock:
             self._raised += 1
-            if self._raised == 1:
+            if self._raised == 1 and self._lowered:  # raised already if not rested since
                 self._set_most()
                 self._lowered = False
         try:
@@ -104,11 +105,13 @@ class MemoryBudget:
         finally:
             with self._lock:
                 self._raised -= 1
-            self.rest()
 
     def rest(self) -> None:
-        """Put the resting limit back if nothing raised is running (DuckDB evicts cached blocks
-        to get under it; if it cannot yet, a later call does it)."""
+        """Put the resting limit back if nothing raised is running. DuckDB evicts cached blocks
+        to get under it, which takes time, so this is not done as each raised piece of work
+        ends (a dashboard page's dozen reads evicted and re-read their blocks each time) but by
+        the store's ``settle()``: after each rollup fold and each upkeep run. If DuckDB cannot
+        get under the limit yet, a later call does it."""
         with self._lock:
             if not self.enabled or self._raised or self._lowered:
                 return
