@@ -1,13 +1,13 @@
 """DuckDB's memory limit as two sizes: a resting budget the store runs within, and the most that a
 piece of work which does not fit in it may use.
 
-DuckDB keeps every block of the file it has read or written cached until its memory limit forces
-it out, and the default limit is 80 % of the machine's memory. Under sustained ingest that cache
-grew by ~3 MB a second (docs/benchmarks.md): a server's memory was bounded by the machine, not by
-what it needs. So the store runs within a small resting limit (``--db-memory-resting``), where the
-cache stays, and a statement that runs out of memory there — a raw-hit query over millions of
-hits, a compaction of a busy day — runs again with the limit raised to ``--db-memory`` (default:
-DuckDB's own) until it and every other raised piece of work are done.
+DuckDB keeps every block of the file it has read cached until its memory limit forces it out, and
+the default limit is 80 % of the machine's memory: a dashboard read over a month of a busy site
+left its blocks in memory for good, and before the sixth round's fold a loaded server's cache grew
+~2 MB a second (docs/benchmarks.md). So the store runs within a small resting limit
+(``--db-memory-resting``), where the cache stays; a read someone waits for runs with the limit
+raised to ``--db-memory`` (default: DuckDB's own), and so does a statement that runs out of memory
+at rest — a compaction of a busy day, a rebuild — which runs again.
 
 The limit is DuckDB's, database-wide: it is raised while at least one piece of work needs it, and
 put back by :meth:`MemoryBudget.rest` once none does (the store's ``settle()``, after each rollup
@@ -91,7 +91,8 @@ class MemoryBudget:
 
     @contextmanager
     def raised(self) -> Iterator[None]:
-        """The limit at ``most`` for as long as this (or any other raised work) runs."""
+        """The limit at ``most`` while this runs, and until :meth:`rest` finds nothing raised
+        running."""
         if not self.enabled:
             yield
             return
