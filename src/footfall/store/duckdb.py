@@ -64,7 +64,7 @@ _DATABASE = "footfall"  # the file's name inside the connection
 ROW_GROUP_ROWS = 16_384
 # Row groups a big INSERT fills before it writes them to the file (DuckDB's default: 5). Until
 # then they are held in memory, uncompressed, to the end of the transaction: a rollup fold's
-# insert of 50,000 new sessions held ~29 MB; writing each group as it fills holds ~7 MB.
+# insert of 50,000 new sessions held ~29 MB; writing each group as it fills, ~10 MB.
 # (Appends of hits are smaller than a row group and unaffected.)
 WRITE_BUFFER_ROW_GROUPS = 1
 
