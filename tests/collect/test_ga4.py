@@ -153,6 +153,6 @@ def test_debug_endpoint_with_a_valid_payload_is_empty_and_stores_nothing(
 def test_not_json_and_too_large(server: LiveServer, g_app: App, http: httpx.Client) -> None:
     query = f"?measurement_id=G-SHOP123&api_secret={g_app.api_secret}"
     bad = http.post("/mp/collect" + query, content=b"{nope")
-    assert bad.status_code == 400 and "not JSON" in bad.json()["error"]
+    assert bad.status_code == 400 and "not a JSON object" in bad.json()["error"]
     big = http.post("/mp/collect" + query, content=b"x" * 200_000)
     assert big.status_code == 413

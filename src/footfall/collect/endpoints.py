@@ -21,6 +21,7 @@ from footfall.collect.fields import (
     decode_props_param,
 )
 from footfall.collect.gif import NO_CACHE_HEADERS, TRANSPARENT_GIF
+from footfall.collect.jsonbody import JsonError, decode_json
 from footfall.collect.request import ClientResolver, scope_headers
 from footfall.ingest import Ingest, Outcome
 
@@ -278,12 +279,12 @@ class EventEndpoint:
             await self._json(send, 413, {"error": f"body larger than {self.max_body} bytes"}, cors)
             return
         try:
-            payload = _payload_decoder.decode(body)
+            payload = decode_json(body, _payload_decoder)
         except msgspec.ValidationError as exc:
             await self._json(send, 400, {"error": f"invalid field: {exc}"}, cors)
             return
-        except msgspec.DecodeError:
-            await self._json(send, 400, {"error": "body is not a JSON object"}, cors)
+        except JsonError as exc:
+            await self._json(send, 400, {"error": str(exc)}, cors)
             return
         try:
             hit = build_hit(

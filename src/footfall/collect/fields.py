@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from footfall.collect.jsonbody import JsonError, decode_json
 from footfall.model import Hit
 from footfall.schema import cap_text, clean_props
 
@@ -180,6 +181,6 @@ def decode_props_param(value: str | None) -> object:
     if not value:
         return None
     try:
-        return msgspec.json.decode(value)
-    except msgspec.DecodeError:
+        return decode_json(value)
+    except JsonError:
         return None

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-import msgspec
-
 from footfall.apps import AppRegistry
 from footfall.clock import Clock
 from footfall.collect.endpoints import IGNORED_HEADER, _read_body
 from footfall.collect.fields import FieldError, build_hit
+from footfall.collect.jsonbody import JsonError, decode_json
 from footfall.collect.mp import MAX_CLIENT_ID, secret_matches, visitor_key
 from footfall.collect.mp_endpoints import send_json
 from footfall.collect.request import ClientResolver, scope_headers
@@ -102,9 +101,9 @@ class GA4Parser:
                     Problem("api_secret", "VALUE_INVALID", "api_secret is not this app's secret")
                 )
         try:
-            doc = msgspec.json.decode(body)
-        except msgspec.DecodeError:
-            problem(Problem("", "VALUE_INVALID", "the body is not JSON"))
+            doc = decode_json(body)
+        except JsonError as exc:
+            problem(Problem("", "VALUE_INVALID", f"the {exc}"))
             return out
         if not isinstance(doc, dict):
             problem(Problem("", "VALUE_INVALID", "the body must be a JSON object"))
