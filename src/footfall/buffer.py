@@ -51,6 +51,8 @@ class HitBuffer:
         self._thread: threading.Thread | None = None
         self.flushed = 0  # rows written so far
         self.failures = 0  # failed write attempts
+        # why the last write failed, None once one succeeds: /-/health answers 503 meanwhile
+        self.write_error: str | None = None
 
     # -- the hot path -----------------------------------------------------------------------
     def add(self, hit: Hit) -> bool:
@@ -89,15 +91,36 @@ class HitBuffer:
             for i, batch in enumerate(batches):
                 try:
                     self._write(batch)
-                except Exception:
-                    self.failures += 1
-                    log.exception("writing %d hits failed; keeping them for a retry", len(batch))
+                except Exception as exc:
+                    self._failed(exc, len(batch))
                     self._retry = batches[i:]
                     break
                 written += len(batch)
+                if self.write_error is not None:
+                    log.warning("writing to the store works again after %d failures", self.failures)
+                    self.write_error = None
             self._retry_rows = sum(len(b) for b in self._retry)
             self.flushed += written
         return written
+
+    def _failed(self, exc: Exception, rows: int) -> None:
+        """Count a failed write; log the first of a run of failures with what to do, the rest
+        at debug level (a dead store fails every second)."""
+        self.failures += 1
+        first = self.write_error is None
+        self.write_error = f"{type(exc).__name__}: {exc}"
+        if not first:
+            log.debug("writing %d hits failed again: %s", rows, exc)
+            return
+        log.error(
+            "writing %d hits to the store failed; they are kept in memory and retried, new hits"
+            " are accepted until %d are waiting, and /-/health answers 503 meanwhile. If the"
+            " store reports it was invalidated (disk full, a directory it cannot write), fix"
+            " the cause and restart footfall: SIGTERM writes what the buffer holds.",
+            rows,
+            self.capacity,
+            exc_info=exc,
+        )
 
     def _run(self) -> None:
         while not self._stop.is_set():

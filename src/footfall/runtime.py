@@ -62,8 +62,15 @@ class Runtime:
         enricher = Enricher(
             default_steps(config)
         )  # first: a bad --geoip-db fails before the store opens
-        memory = {"memory_limit": config.db_memory, "resting_memory": config.db_memory_resting}
-        options = {name: size for name, size in memory.items() if size}
+        options = {
+            name: value
+            for name, value in {
+                "memory_limit": config.db_memory,
+                "resting_memory": config.db_memory_resting,
+                "temp_directory": config.db_temp,
+            }.items()
+            if value
+        }
         store = store or open_store(config.db, config.store or None, **options)
         apps = AppRegistry(store, clock)
 

@@ -51,6 +51,13 @@ SETTINGS: tuple[Setting, ...] = (
         " of memory run with up to --db-memory meanwhile; empty: always --db-memory.",
     ),
     Setting(
+        "db_temp",
+        str,
+        "",
+        "Directory where DuckDB spills work that exceeds its memory limit; created at start."
+        " Empty: the database file's path plus .tmp (never the working directory).",
+    ),
+    Setting(
         "server",
         str,
         "uvicorn",
@@ -115,6 +122,7 @@ class Config:
     store: str = ""
     db_memory: str = ""
     db_memory_resting: str = "48MB"
+    db_temp: str = ""
     server: str = "uvicorn"
     store_full_ip: bool = False
     trusted_proxies: tuple[str, ...] = ()

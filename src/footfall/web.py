@@ -52,11 +52,16 @@ def serverside_routes(rt: Runtime) -> list[BaseRoute]:
 
 def ops_routes(rt: Runtime) -> list[BaseRoute]:
     async def health(request: Request) -> Response:
-        ok = rt.store.ping()
-        return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "store": rt.store.backend},
-            status_code=200 if ok else 503,
-        )
+        """200 while the store answers and takes writes; 503 with the reason otherwise."""
+        body: dict[str, object] = {"status": "ok", "store": rt.store.backend}
+        if rt.buffer.write_error is not None:
+            body["reason"] = f"writes to the store fail: {rt.buffer.write_error}"
+        elif not rt.store.ping():
+            body["reason"] = "the store does not answer"
+        if "reason" in body:
+            body["status"] = "unavailable"
+            body["pending"] = rt.buffer.pending
+        return JSONResponse(body, status_code=503 if "reason" in body else 200)
 
     async def metrics(request: Request) -> Response:
         lines = [

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -69,6 +71,15 @@ ROW_GROUP_ROWS = 16_384
 WRITE_BUFFER_ROW_GROUPS = 1
 
 
+def temp_directory_for(path: str) -> str:
+    """DuckDB's spill directory for a database file: ``<file>.tmp`` beside it. Left to itself,
+    DuckDB puts it in ``.tmp`` under the working directory, which a service user typically
+    cannot write (``/``): the first spill then invalidated the database."""
+    if path == ":memory:" or not path:
+        return os.path.join(tempfile.gettempdir(), f"footfall-{os.getpid()}.tmp")
+    return os.path.abspath(path) + ".tmp"
+
+
 def _open(path: str, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
     """A connection to the file, attached with row groups of ``ROW_GROUP_ROWS`` rows."""
     config = {"write_buffer_row_group_count": WRITE_BUFFER_ROW_GROUPS, **config}
@@ -95,12 +106,24 @@ class DuckDBStore(DuckDBAccounts):
         threads: int | None = None,
         memory_limit: str | None = None,
         resting_memory: str | None = None,
+        temp_directory: str | None = None,
     ) -> None:
         """``memory_limit``: the most DuckDB may use (default: DuckDB's own, 80 % of RAM);
         ``resting_memory``: the limit it runs within until a statement needs more
-        (footfall.store.duckdb_memory)."""
+        (footfall.store.duckdb_memory); ``temp_directory``: where statements spill
+        (default: :func:`temp_directory_for` the file)."""
         self.path = location.removeprefix("duckdb://")
-        config: dict[str, Any] = {}
+        self.temp_directory = temp_directory or temp_directory_for(self.path)
+        try:
+            os.makedirs(self.temp_directory, mode=0o700, exist_ok=True)
+        except OSError as exc:
+            if not read_only:
+                raise StoreError(
+                    f"cannot create DuckDB's temporary directory {self.temp_directory}:"
+                    f" {exc.strerror}; make it writable for this user or choose another"
+                    " with --db-temp"
+                ) from None
+        config: dict[str, Any] = {"temp_directory": self.temp_directory}
         if threads:
             config["threads"] = threads
         if memory_limit:
