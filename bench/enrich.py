@@ -182,7 +182,7 @@ def ingest(args: argparse.Namespace) -> None:
     core_only = [sys.executable, str(ROOT / "bench" / "serve_core.py")]
     rows: dict[str, list[dict[str, float]]] = {"enriched": [], "core": []}
     with tempfile.TemporaryDirectory() as tmp:
-        bare = core.bench_bare(args.server, args.duration, args.connections)
+        bare = core.bench_bare(args.duration, args.connections)
         for i in range(args.rounds):
             for name in ("core", "enriched"):
                 workdir = Path(tmp) / f"{name}{i}"
@@ -190,12 +190,12 @@ def ingest(args: argparse.Namespace) -> None:
                 serve = core_only if name == "core" else None
                 rows[name].append(
                     core.bench_footfall(
-                        args.server, args.duration, args.connections, workdir, serve=serve
+                        args.duration, args.connections, workdir, serve=serve
                     )
                 )
     best = {name: max(r, key=lambda x: x["rps"]) for name, r in rows.items()}
     print(
-        f"server: {args.server}, {args.duration}s x {args.rounds} rounds, {args.connections} connections, wrk -t1; best round shown"
+        f"uvicorn, {args.duration}s x {args.rounds} rounds, {args.connections} connections, wrk -t1; best round shown"
     )
     print(f"{'':22} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/req':>11} {'stored':>9}")
     print(
@@ -230,7 +230,6 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
     args = parser.parse_args()
     if args.ingest:
         ingest(args)

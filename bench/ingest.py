@@ -1,6 +1,6 @@
 """Ingest benchmark: footfall's pixel endpoint against a bare GIF responder, on the same server stack.
 
-    python bench/ingest.py [--duration 10] [--connections 64] [--server uvicorn|granian]
+    python bench/ingest.py [--duration 10] [--connections 64]
 
 Starts each server as its own process, drives it with wrk (apt-get install wrk) for a fixed time, and then
 (for footfall) stops it with SIGTERM and checks that every acknowledged hit is in the DuckDB file. Prints
@@ -52,7 +52,7 @@ def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> Non
 
 
 def process_tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (granian runs its workers as child processes)."""
+    """``pid`` and its descendants."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -129,21 +129,8 @@ def run_wrk(url: str, duration: int, connections: int, app_id: str) -> dict[str,
     }
 
 
-def server_cmd(kind: str, target: str, port: int) -> list[str]:
-    if kind == "granian":
-        return [
-            PY,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-ws",
-            target,
-        ]
+def server_cmd(target: str, port: int) -> list[str]:
+    """uvicorn on the stack footfall serves on (uvloop, httptools)."""
     return [
         PY,
         "-m",
@@ -163,11 +150,11 @@ def server_cmd(kind: str, target: str, port: int) -> list[str]:
     ]
 
 
-def bench_bare(kind: str, duration: int, connections: int) -> dict[str, float]:
+def bench_bare(duration: int, connections: int) -> dict[str, float]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(HERE)}
     proc = subprocess.Popen(
-        server_cmd(kind, "bare_gif:app", port),
+        server_cmd("bare_gif:app", port),
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -187,7 +174,7 @@ def bench_bare(kind: str, duration: int, connections: int) -> dict[str, float]:
 
 
 def bench_footfall(
-    kind: str, duration: int, connections: int, workdir: Path, serve: list[str] | None = None
+    duration: int, connections: int, workdir: Path, serve: list[str] | None = None
 ) -> dict[str, float]:
     db = workdir / "bench.duckdb"
     cli = [PY, "-m", "footfall"]
@@ -202,7 +189,6 @@ def bench_footfall(
         **os.environ,
         "FOOTFALL_DB": str(db),
         "FOOTFALL_PORT": str(port),
-        "FOOTFALL_SERVER": kind,
         "FOOTFALL_LOG_LEVEL": "warning",
     }
     proc = subprocess.Popen(
@@ -240,14 +226,13 @@ def main() -> None:
     )
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn")
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
     with tempfile.TemporaryDirectory() as tmp:
-        bare = bench_bare(args.server, args.duration, args.connections)
-        ours = bench_footfall(args.server, args.duration, args.connections, Path(tmp))
+        bare = bench_bare(args.duration, args.connections)
+        ours = bench_footfall(args.duration, args.connections, Path(tmp))
     report(args, bare, ours)
 
 
@@ -256,7 +241,7 @@ def report(args: argparse.Namespace, bare: dict[str, float], ours: dict[str, flo
     cpu_ratio = bare["cpu_us"] / ours["cpu_us"]
     lost = ours["accepted"] - ours["stored"]
     print(
-        f"server: {args.server}, {args.duration}s, {args.connections} connections, wrk -t1 on the same machine"
+        f"uvicorn, {args.duration}s, {args.connections} connections, wrk -t1 on the same machine"
     )
     print(
         f"{'':10} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/req':>11} {'peak RSS MB':>12}"

@@ -1,9 +1,11 @@
-"""Running the ASGI app on a real HTTP server (uvicorn by default, granian optionally)."""
+"""Running the ASGI app on uvicorn (uvloop, httptools), with bounded request heads and connections."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import resource
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -12,12 +14,50 @@ from footfall.runtime import Runtime
 from footfall.settings import Config
 from footfall.web import create_app
 
+LINGER_S = 2.0  # longest a refused connection is read (and dropped) before it is closed
 URL_KEEP = 32_768  # bytes of a request target kept; the collect endpoints ignore anything this long
 
 # What the fast path takes on itself; anything else (a body, an upgrade, odd bytes) goes to httptools.
 _REQUEST_LINE = re.compile(rb"(GET|HEAD) (/[!-~]*) HTTP/1\.([01])")
 _HEADER_BLOCK = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*\r\n)*")
 _FRAMING = ("transfer-encoding", "upgrade", "expect")
+
+
+class HeadLimits(NamedTuple):
+    """What one connection may make the server hold before its request head is complete."""
+
+    head_bytes: int = 65_536  # header fields of one request, request line excepted
+    line: int = 8_192  # one header line
+    lines: int = 100  # header lines of one request
+    timeout: float = (
+        15.0  # seconds from connecting, or from a request's first byte, to its blank line
+    )
+    connections: int = 1_000  # open connections; one more is answered 503
+
+    @classmethod
+    def from_config(cls, config: Config) -> HeadLimits:
+        return cls(
+            config.max_header_bytes,
+            config.max_header_line,
+            config.max_headers,
+            config.header_timeout,
+            config.max_connections,
+        )
+
+
+def error_response(status: int, reason: str, extra: list[tuple[bytes, bytes]]) -> bytes:
+    """A whole ``connection: close`` HTTP/1.1 response with a JSON ``{"error": reason}`` body."""
+    phrase = {
+        408: "Request Timeout",
+        431: "Request Header Fields Too Large",
+        503: "Service Unavailable",
+    }
+    body = json.dumps({"error": reason}).encode()
+    head = [f"HTTP/1.1 {status} {phrase[status]}".encode()]
+    head += [name + b": " + value for name, value in extra]
+    head += [b"content-type: application/json", b"content-length: %d" % len(body)]
+    head += [b"connection: close", b"", b""]
+    return b"\r\n".join(head) + body
 
 
 class SimpleGet(NamedTuple):
@@ -78,8 +118,9 @@ parse_simple_get: Callable[[bytes, int], Head | None] = (
 )
 
 
-def http_protocol() -> type:
-    """uvicorn's httptools protocol, with a fast path for the pixel and a cap on request targets.
+def http_protocol(limits: HeadLimits | None = None) -> type:
+    """uvicorn's httptools protocol, with a fast path for the pixel, a cap on request targets and
+    bounds on request heads and connections.
 
     The pixel (``HotPaths.sync_responders``) is answered in place: a plain GET/HEAD to it, arriving
     whole while the connection is between requests, is parsed here (``parse_simple_get``) and answered
@@ -91,7 +132,15 @@ def http_protocol() -> type:
     httptools cannot parse targets of 64 KiB or more and uvicorn would answer 400 — yet the pixel must
     answer its GIF even to a megabyte query string. A cut target reaches the endpoint, which ignores it
     as ``too-large``.
+
+    What a client can make a connection hold is bounded by ``limits``, on both paths: a head larger
+    than ``head_bytes`` (the request target excepted, it is cut instead), a header line longer than
+    ``line`` or more than ``lines`` lines is answered 431 and the connection closed, the moment the
+    limit is passed, not when the head ends; a connection that has not sent a whole head
+    ``timeout`` seconds after connecting or after its request began is answered 408 and closed; a
+    connection beyond ``connections`` open ones is answered 503 and closed.
     """
+    bounds = limits or HeadLimits()
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     # Fast-path answers are written together once the loop has run every read callback of its
@@ -108,6 +157,15 @@ def http_protocol() -> type:
         _between_requests = True  # httptools holds no part of a request
         _last_fast = 0.0  # loop time of the last request answered by the fast path
         _unsent = b""  # fast-path answers not written yet (see write_unsent)
+        _in_head = True  # a request head is due or under way; False once its blank line is parsed
+        _head_received = 0  # bytes fed to httptools since the current head began
+        _url_received = 0  # of which belong to the request target
+        _header_bytes = 0  # bytes of the current head's complete header lines
+        _header_lines = 0
+        _began = False  # whether a request began during the current data_received
+        _refused = False  # answered by refuse(); closing
+        _refusal = ""  # why the request is answered 431, set by a parser callback
+        _head_timer: Any = None
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
@@ -115,10 +173,50 @@ def http_protocol() -> type:
             self._fast_paths = {p.encode(): route for p, route in self._responders.items()}
             self._peer = self.client[0] if self.client else ""
             self._secure = self.scheme == "https"
+            if len(self.connections) > bounds.connections:
+                self.refuse(503, f"more than {bounds.connections} open connections")
+                return
+            self._head_timer = self.loop.call_later(bounds.timeout, self.head_timed_out)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._unsent = b""
+            self._cancel_head_timer()
             super().connection_lost(exc)
+
+        def refuse(self, status: int, reason: str) -> None:
+            """Answer ``status`` with ``reason`` and close, whatever the connection was doing.
+
+            The close lingers (as nginx's does): the answer is sent and the sending side shut,
+            then whatever the client still sends is read and dropped for up to ``LINGER_S``, so
+            that closing with unread bytes does not reset the connection before the client has
+            read the answer."""
+            self._cancel_head_timer()
+            if self._refused or self.transport.is_closing():
+                return
+            self._refused = True
+            self.write_unsent()
+            self.transport.write(error_response(status, reason, self.server_state.default_headers))
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+                self.loop.call_later(LINGER_S, self.transport.close)
+            else:
+                self.transport.close()
+
+        def head_timed_out(self) -> None:
+            self._head_timer = None
+            if self._in_head:
+                self.refuse(408, f"request head not received within {bounds.timeout:g} s")
+
+        def _cancel_head_timer(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def send_400_response(self, msg: str) -> None:
+            if self._refusal:  # a header callback raised to stop the parser
+                self.refuse(431, self._refusal)
+            else:
+                super().send_400_response(msg)
 
         def write_unsent(self) -> None:
             if self._unsent:
@@ -127,6 +225,8 @@ def http_protocol() -> type:
                     self.transport.write(data)
 
         def data_received(self, data: bytes) -> None:
+            if self._refused:
+                return  # answered and closing: dropped unread
             if (
                 self._between_requests
                 and self._fast_paths
@@ -139,7 +239,14 @@ def http_protocol() -> type:
                 if not data:
                     return
             self.write_unsent()  # whatever answers next goes out after the earlier answers
+            self._began = False
             super().data_received(data)
+            if self._in_head and not self._began and not self.transport.is_closing():
+                # the head is still incomplete: httptools holds what it has of it (a head that
+                # began in this chunk is counted from the next one, never by bytes of the last)
+                self._head_received += len(data)
+                if self._head_received - self._url_received > bounds.head_bytes:
+                    self.refuse(431, f"request head larger than {bounds.head_bytes} bytes")
 
         def _answer_in_place(self, data: bytes) -> bytes:
             """Answer the whole pixel requests at the start of ``data``; return the bytes left."""
@@ -150,8 +257,12 @@ def http_protocol() -> type:
                     break
                 size, method, path, query, headers, keep_alive = request
                 route = self._fast_paths.get(path)
-                if route is None or method not in route[0]:
-                    break
+                if (
+                    route is None
+                    or method not in route[0]
+                    or not self._head_within_limits(data, size)
+                ):
+                    break  # httptools takes it, and answers 431 if a limit is passed
                 extra = self.server_state.default_headers
                 if not keep_alive:
                     extra = [*extra, (b"connection", b"close")]
@@ -172,12 +283,22 @@ def http_protocol() -> type:
                 self._unsent += response
                 data = data[size:]
             if answered:
+                self._cancel_head_timer()  # httptools re-arms it if a request starts there
+                self._in_head = False
                 self._last_fast = self.loop.time()
                 if self.timeout_keep_alive_task is None:
                     self.timeout_keep_alive_task = self.loop.call_later(
                         self.timeout_keep_alive, self.timeout_keep_alive_handler
                     )
             return data
+
+        @staticmethod
+        def _head_within_limits(data: bytes, size: int) -> bool:
+            """Whether the request head ``data[:size]`` (request line excepted) is within bounds."""
+            fields = data.find(b"\r\n", 0, size) + 2
+            if size - fields > min(bounds.head_bytes, bounds.line):  # no line can be longer
+                return False
+            return data.count(b"\r\n", fields, size) - 1 <= bounds.lines
 
         def timeout_keep_alive_handler(self) -> None:
             idle = self.loop.time() - self._last_fast
@@ -190,6 +311,11 @@ def http_protocol() -> type:
 
         def on_message_begin(self) -> None:
             self._between_requests = False
+            self._in_head = self._began = True
+            self._head_received = self._url_received = 0
+            self._header_bytes = self._header_lines = 0
+            if self._head_timer is None:
+                self._head_timer = self.loop.call_later(bounds.timeout, self.head_timed_out)
             super().on_message_begin()
 
         def on_message_complete(self) -> None:
@@ -197,15 +323,35 @@ def http_protocol() -> type:
             self._between_requests = True
 
         def on_url(self, url: bytes) -> None:
+            self._url_received += len(url)
             room = URL_KEEP - len(self.url)
             if room > 0:
                 self.url += url[:room]
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            line = len(name) + len(value) + 4  # "name: value\r\n", as near as httptools tells
+            self._header_bytes += line
+            self._header_lines += 1
+            if line > bounds.line:
+                self._refusal = f"a header line is longer than {bounds.line} bytes"
+            elif self._header_lines > bounds.lines:
+                self._refusal = f"more than {bounds.lines} header lines"
+            elif self._header_bytes > bounds.head_bytes:
+                self._refusal = f"request head larger than {bounds.head_bytes} bytes"
+            if self._refusal:
+                raise ValueError(self._refusal)  # httptools stops; send_400_response answers 431
+            super().on_header(name, value)
+
+        def on_headers_complete(self) -> None:
+            self._in_head = False
+            self._cancel_head_timer()
+            super().on_headers_complete()
 
         def _start_asgi_task(self, cycle: Any, app: Any) -> None:
             """Answer a pixel request that httptools parsed in place too: no task, one socket write."""
             scope = cycle.scope
             route = self._responders.get(scope["path"])
-            if route is None or scope["method"] not in route[0]:
+            if route is None or scope["method"] not in route[0] or app is not self.app:
                 super()._start_asgi_task(cycle, app)
                 return
             extra = list(self.server_state.default_headers)
@@ -236,7 +382,7 @@ def uvicorn_config(app: Any, config: Config, **overrides: Any) -> Any:
         "host": config.host,
         "port": config.port,
         "loop": "uvloop",
-        "http": http_protocol(),
+        "http": http_protocol(HeadLimits.from_config(config)),
         "lifespan": "on",
         "access_log": False,
         "log_level": config.log_level,
@@ -247,40 +393,26 @@ def uvicorn_config(app: Any, config: Config, **overrides: Any) -> Any:
     return uvicorn.Config(app, **options)
 
 
+def raise_open_file_limit(wanted: int) -> None:
+    """Let the process hold ``wanted`` descriptors if the hard limit allows (soft limits are often
+    1024, below a thousand connections plus the store's files)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 def serve(config: Config, runtime: Runtime | None = None) -> None:
     """Serve until SIGTERM/SIGINT; every buffered hit is written before this returns."""
     logging.basicConfig(
         level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    raise_open_file_limit(config.max_connections + 256)
     runtime = runtime or Runtime.build(config)
     app = create_app(runtime)
     try:
-        if config.server == "granian":
-            _serve_granian(config, app)
-        else:
-            import uvicorn
+        import uvicorn
 
-            uvicorn.Server(uvicorn_config(app, config)).run()
+        uvicorn.Server(uvicorn_config(app, config)).run()
     finally:
         runtime.close()  # normally done by the lifespan shutdown; not every server runs it on a signal
-
-
-def _serve_granian(config: Config, app: object) -> None:
-    try:
-        from granian.constants import Interfaces
-        from granian.server.embed import Server
-    except ImportError as exc:
-        raise SystemExit("granian is not installed: pip install 'footfall[granian]'") from exc
-    import asyncio
-    import signal
-
-    server = Server(app, address=config.host, port=config.port, interface=Interfaces.ASGI)
-
-    async def main() -> None:
-        # the embedded server installs no signal handlers: stop it gracefully ourselves
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, server.stop)
-        await server.serve()
-
-    asyncio.run(main())

@@ -58,12 +58,6 @@ SETTINGS: tuple[Setting, ...] = (
         " Empty: the database file's path plus .tmp (never the working directory).",
     ),
     Setting(
-        "server",
-        str,
-        "uvicorn",
-        "HTTP server: uvicorn (default) or granian (pip install 'footfall[granian]').",
-    ),
-    Setting(
         "store_full_ip",
         bool,
         False,
@@ -102,6 +96,31 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("max_body", int, 65_536, "Largest accepted JSON body in bytes (413 beyond)."),
     Setting(
+        "max_header_bytes",
+        int,
+        65_536,
+        "Largest request head in bytes, request target excepted (431 and the connection closed).",
+    ),
+    Setting(
+        "max_header_line",
+        int,
+        8_192,
+        "Longest single request header line in bytes (431 and the connection closed).",
+    ),
+    Setting("max_headers", int, 100, "Most header lines a request may carry (431 beyond)."),
+    Setting(
+        "header_timeout",
+        float,
+        15.0,
+        "Seconds a connection may take to send a whole request head; closed (408) after.",
+    ),
+    Setting(
+        "max_connections",
+        int,
+        1_000,
+        "Most open client connections; one more is answered 503 and closed.",
+    ),
+    Setting(
         "upkeep_interval",
         float,
         60.0,
@@ -123,7 +142,6 @@ class Config:
     db_memory: str = ""
     db_memory_resting: str = "48MB"
     db_temp: str = ""
-    server: str = "uvicorn"
     store_full_ip: bool = False
     trusted_proxies: tuple[str, ...] = ()
     visitor_cookie: str = "_utma"
@@ -136,6 +154,11 @@ class Config:
     rollup_batch: int = 50_000
     rollup_wait: float = 10.0
     max_body: int = 65_536
+    max_header_bytes: int = 65_536
+    max_header_line: int = 8_192
+    max_headers: int = 100
+    header_timeout: float = 15.0
+    max_connections: int = 1_000
     upkeep_interval: float = 60.0
     geoip_db: str = ""
     log_level: str = "info"
