@@ -9,6 +9,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import httpx
@@ -20,20 +21,32 @@ FOOTFALL = [sys.executable, "-m", "footfall"]
 
 
 def footfall(
-    *args: str, env: dict[str, str] | None = None, input: str | None = None
+    *args: str, env: dict[str, str] | None = None, input: str | None = None, **popen: Any
 ) -> subprocess.CompletedProcess[str]:
+    """``popen``: more of subprocess.run's options (cwd, preexec_fn)."""
     return subprocess.run(
-        [*FOOTFALL, *args], capture_output=True, text=True, timeout=60, env=env, input=input
+        [*FOOTFALL, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        input=input,
+        **popen,
     )
 
 
 def start_server(
-    db: Path, port: int, *extra: str, environ: dict[str, str] | None = None
+    db: Path, port: int, *extra: str, environ: dict[str, str] | None = None, **popen: Any
 ) -> subprocess.Popen[bytes]:
+    """``footfall serve`` on ``db`` once its health check answers; ``popen`` as for footfall()."""
     base = os.environ if environ is None else environ
     env = {**base, "FOOTFALL_DB": str(db), "FOOTFALL_PORT": str(port)}
     proc = subprocess.Popen(
-        [*FOOTFALL, "serve", *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [*FOOTFALL, "serve", *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        **popen,
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

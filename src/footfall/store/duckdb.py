@@ -13,7 +13,7 @@ import duckdb
 
 from footfall.schema import EVENT_COLUMNS, Column
 from footfall.store.base import StoreBusy, StoreError, StoreOutOfMemory
-from footfall.store.duckdb_accounts import DuckDBAccounts, first_row
+from footfall.store.duckdb_accounts import DuckDBAccounts, first_row, rollback
 from footfall.store.duckdb_memory import MemoryBudget
 
 if TYPE_CHECKING:
@@ -245,7 +245,7 @@ class DuckDBStore(DuckDBAccounts):
                 cur.execute(f"DELETE FROM {_STAGING}")  # noqa: S608
                 cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                rollback(cur)
                 raise
             return len(rows)
 
@@ -352,7 +352,7 @@ class DuckDBStore(DuckDBAccounts):
                     out.append(cur.fetchall() if cur.description else [])
                 cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                rollback(cur)
                 raise
         finally:
             if limit is not None:

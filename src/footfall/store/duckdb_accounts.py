@@ -21,6 +21,15 @@ def first_row(rows: list[tuple[Any, ...]]) -> tuple[Any, ...] | None:
     return rows[0] if rows else None
 
 
+def rollback(cur: duckdb.DuckDBPyConnection) -> None:
+    """End a failed transaction. An error that invalidates the database (a write the disk
+    refused) has ended it already; the error being raised is the one worth reporting."""
+    try:
+        cur.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
+
+
 class DuckDBAccounts:
     """Mixed into DuckDBStore, which provides the cursor, the write lock and the generation."""
 
@@ -112,7 +121,7 @@ class DuckDBAccounts:
                     cur.execute(f"DELETE FROM main.{quoted} WHERE app_id = ?", [app_id])  # noqa: S608
                 cur.execute("COMMIT")
             except BaseException:
-                cur.execute("ROLLBACK")
+                rollback(cur)
                 raise
         return bool(gone)
 
