@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 
 from footfall.clock import Clock, FrozenClock
+from footfall.dashboard.site import DashboardOptions
 from footfall.model import App
 from footfall.runtime import Runtime
 from footfall.server import uvicorn_config
@@ -63,6 +64,7 @@ def live_server(
     clock: Clock | None = None,
     port: int | None = None,
     server_options: dict[str, Any] | None = None,
+    dashboard: DashboardOptions | None = None,
     **config: Any,
 ) -> Iterator[LiveServer]:
     """``config``: footfall settings; ``server_options``: uvicorn's (e.g. ``timeout_keep_alive``)."""
@@ -71,7 +73,9 @@ def live_server(
     runtime = Runtime.build(cfg, clock=clock or FrozenClock())
     server = uvicorn.Server(
         uvicorn_config(
-            create_app(runtime), cfg, **{"log_level": "warning", **(server_options or {})}
+            create_app(runtime, dashboard=dashboard),
+            cfg,
+            **{"log_level": "warning", **(server_options or {})},
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)

@@ -4,7 +4,7 @@ docs/configuration.md (``footfall settings --markdown``) and the tests that keep
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -133,36 +133,41 @@ SETTINGS: tuple[Setting, ...] = (
 SETTINGS_BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 
 
+def _default(name: str) -> Any:
+    return SETTINGS_BY_NAME[name].default
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
-    host: str = "127.0.0.1"
-    port: int = 8000
-    db: str = "footfall.duckdb"
-    store: str = ""
-    db_memory: str = ""
-    db_memory_resting: str = "48MB"
-    db_temp: str = ""
-    store_full_ip: bool = False
-    trusted_proxies: tuple[str, ...] = ()
-    visitor_cookie: str = "_utma"
-    session_cookie: str = "_utmb"
-    visitor_days: int = 730
-    session_minutes: int = 30
-    flush_size: int = 5000
-    flush_interval: float = 1.0
-    buffer_capacity: int = 500_000
-    rollup_batch: int = 50_000
-    rollup_wait: float = 10.0
-    max_body: int = 65_536
-    max_header_bytes: int = 65_536
-    max_header_line: int = 8_192
-    max_headers: int = 100
-    header_timeout: float = 15.0
-    max_connections: int = 1_000
-    upkeep_interval: float = 60.0
-    geoip_db: str = ""
-    log_level: str = "info"
-    extra: dict[str, Any] = field(default_factory=dict)
+    """The settings of one server, each defaulting to its row of SETTINGS."""
+
+    host: str = _default("host")
+    port: int = _default("port")
+    db: str = _default("db")
+    store: str = _default("store")
+    db_memory: str = _default("db_memory")
+    db_memory_resting: str = _default("db_memory_resting")
+    db_temp: str = _default("db_temp")
+    store_full_ip: bool = _default("store_full_ip")
+    trusted_proxies: tuple[str, ...] = _default("trusted_proxies")
+    visitor_cookie: str = _default("visitor_cookie")
+    session_cookie: str = _default("session_cookie")
+    visitor_days: int = _default("visitor_days")
+    session_minutes: int = _default("session_minutes")
+    flush_size: int = _default("flush_size")
+    flush_interval: float = _default("flush_interval")
+    buffer_capacity: int = _default("buffer_capacity")
+    rollup_batch: int = _default("rollup_batch")
+    rollup_wait: float = _default("rollup_wait")
+    max_body: int = _default("max_body")
+    max_header_bytes: int = _default("max_header_bytes")
+    max_header_line: int = _default("max_header_line")
+    max_headers: int = _default("max_headers")
+    header_timeout: float = _default("header_timeout")
+    max_connections: int = _default("max_connections")
+    upkeep_interval: float = _default("upkeep_interval")
+    geoip_db: str = _default("geoip_db")
+    log_level: str = _default("log_level")
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)

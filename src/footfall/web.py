@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from footfall.collect.endpoints import EventEndpoint, PixelEndpoint
 from footfall.collect.script import tracker_routes
 from footfall.dashboard import dashboard_routes
+from footfall.dashboard.site import DashboardOptions
 from footfall.runtime import Runtime
 
 HOT_PATHS = frozenset({"/p.gif", "/api/event"})
@@ -114,7 +115,7 @@ class HotPaths:
         await self.app(scope, receive, send)
 
 
-def create_app(rt: Runtime) -> ASGIApp:
+def create_app(rt: Runtime, *, dashboard: DashboardOptions | None = None) -> ASGIApp:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         rt.start()
@@ -131,7 +132,7 @@ def create_app(rt: Runtime) -> ASGIApp:
         + tracker_routes()
         + ops_routes(rt)
         + stats_routes(rt)
-        + dashboard_routes(rt)
+        + dashboard_routes(rt, dashboard)
     )
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = rt

@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 
 from footfall.clock import FrozenClock
 from footfall.dashboard.accounts import Accounts
+from footfall.dashboard.site import DashboardOptions
 from footfall.model import App, User
 from tests.dashboard.helpers import PASSWORD, log_in
 from tests.live import LiveServer, live_server
@@ -20,7 +21,8 @@ CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 @pytest.fixture
 def server(db_path: Path, clock: FrozenClock) -> Iterator[LiveServer]:
-    with live_server(db_path, clock=clock, extra={"password_hasher": CHEAP_ARGON2}) as srv:
+    options = DashboardOptions(password_hasher=CHEAP_ARGON2)
+    with live_server(db_path, clock=clock, dashboard=options) as srv:
         yield srv
 
 

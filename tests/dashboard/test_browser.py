@@ -16,6 +16,7 @@ import pytest
 
 from footfall.clock import FrozenClock
 from footfall.dashboard.accounts import Accounts
+from footfall.dashboard.site import DashboardOptions
 from footfall.model import App
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.dashboard.conftest import CHEAP_ARGON2
@@ -47,8 +48,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     clock = FrozenClock()
     clock.advance(hours=-1)  # 2025-12-31 23:00 UTC
     db = tmp_path_factory.mktemp("browser") / "footfall.duckdb"
-    extra = {"password_hasher": CHEAP_ARGON2, "realtime_seconds": 1}
-    with live_server(db, clock=clock, extra=extra) as srv:
+    options = DashboardOptions(password_hasher=CHEAP_ARGON2, realtime_seconds=1)
+    with live_server(db, clock=clock, dashboard=options) as srv:
         accounts = Accounts(srv.store, srv.clock, CHEAP_ARGON2)
         accounts.create_user("owner@example.com", PASSWORD, role="owner")
         yield srv

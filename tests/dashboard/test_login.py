@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 
 from footfall.clock import FrozenClock
 from footfall.dashboard.accounts import Accounts
+from footfall.dashboard.site import DashboardOptions
 from footfall.model import App, User
 from footfall.store.duckdb import DuckDBStore
 from tests.dashboard.conftest import CHEAP_ARGON2
@@ -44,7 +45,7 @@ def test_behind_https_the_cookie_is_secure_with_the_host_prefix(db_path: Path) -
         db_path,
         clock=FrozenClock(),
         trusted_proxies=("127.0.0.1",),
-        extra={"password_hasher": CHEAP_ARGON2},
+        dashboard=DashboardOptions(password_hasher=CHEAP_ARGON2),
     ) as srv:
         Accounts(srv.store, srv.clock, CHEAP_ARGON2).create_user(
             "o@example.com", PASSWORD, role="owner"

@@ -7,8 +7,10 @@ statement too big for the most is a clear error."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from footfall.store.base import StoreError, StoreOutOfMemory
@@ -116,3 +118,28 @@ def test_sizes_are_read_as_duckdb_reads_them_and_anything_else_is_refused(
             size_bytes(bad)
     with pytest.raises(StoreError, match="'lots' is not a memory size"):
         DuckDBStore(str(tmp_path / "bad.duckdb"), resting_memory="lots")
+
+
+def test_a_raise_that_fails_counts_nothing_and_the_next_one_raises(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When DuckDB refuses to raise the limit (an invalidated database refuses every statement),
+    the work fails, and later work still gets the limit raised and then rested."""
+    store = DuckDBStore(str(tmp_path / "t.duckdb"), memory_limit="1GB", resting_memory="16MB")
+    budget = store.memory
+    refuse_once = [duckdb.InvalidInputException("the database was invalidated")]
+
+    def set_most(original: Callable[[], None] = budget._set_most) -> None:
+        if refuse_once:
+            raise refuse_once.pop()
+        original()
+
+    monkeypatch.setattr(budget, "_set_most", set_most)
+    with pytest.raises(duckdb.InvalidInputException), budget.raised():
+        pass
+    assert budget.limit() == "15.2 MiB"
+    with budget.raised():
+        assert budget.limit() == "953.6 MiB"
+    store.settle()
+    assert budget.limit() == "15.2 MiB"
+    store.close()

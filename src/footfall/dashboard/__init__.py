@@ -8,13 +8,13 @@ from starlette.routing import BaseRoute, Route
 
 from footfall.dashboard.app_views import AppViews
 from footfall.dashboard.auth_views import AuthViews
-from footfall.dashboard.site import Dashboard
+from footfall.dashboard.site import Dashboard, DashboardOptions
 from footfall.dashboard.stats_views import StatsViews
 from footfall.runtime import Runtime
 
 
-def dashboard_routes(rt: Runtime) -> list[BaseRoute]:
-    d = Dashboard(rt, throttle_limit=int(rt.config.extra.get("login_attempts", 5)))
+def dashboard_routes(rt: Runtime, options: DashboardOptions | None = None) -> list[BaseRoute]:
+    d = Dashboard(rt, options)
     engine = rt.engine  # shares the runtime's rollups
     auth, apps, stats = AuthViews(d), AppViews(d, engine), StatsViews(d, engine)
 

@@ -12,7 +12,8 @@ import ipaddress
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, quote
 
 import jinja2
@@ -27,6 +28,9 @@ from footfall.dashboard.throttle import Throttle
 from footfall.model import App, Context
 from footfall.runtime import Runtime
 from footfall.store.base import StoreOutOfMemory
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 log = logging.getLogger("footfall.dashboard")
 MAX_FORM = 65_536
@@ -65,15 +69,24 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+@dataclass(frozen=True, slots=True)
+class DashboardOptions:
+    """What an embedding program (the tests) may change about the dashboard; not settings."""
+
+    password_hasher: PasswordHasher | None = None  # None: argon2-cffi's default costs
+    realtime_seconds: int = 15  # how often the realtime view asks again
+    login_attempts: int = 5  # failed logins a minute (Throttle) before more are refused
+
+
 class Dashboard:
-    def __init__(self, rt: Runtime, *, throttle_limit: int = 5) -> None:
+    def __init__(self, rt: Runtime, options: DashboardOptions | None = None) -> None:
+        options = options or DashboardOptions()
         self.rt = rt
         self.clock = rt.clock
-        # Config.extra["password_hasher"]: an argon2.PasswordHasher with other costs (tests use cheap ones)
-        self.accounts = Accounts(rt.store, rt.clock, rt.config.extra.get("password_hasher"))
-        self.throttle = Throttle(rt.clock, limit=throttle_limit)
+        self.accounts = Accounts(rt.store, rt.clock, options.password_hasher)
+        self.throttle = Throttle(rt.clock, limit=options.login_attempts)
         self.assets = Assets()
-        self.realtime_seconds = int(rt.config.extra.get("realtime_seconds", 15))
+        self.realtime_seconds = options.realtime_seconds
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("footfall", "templates/dashboard"),
             autoescape=True,  # every template, every value: stored strings are attacker-controlled

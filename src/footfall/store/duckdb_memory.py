@@ -3,8 +3,8 @@ piece of work which does not fit in it may use.
 
 DuckDB keeps every block of the file it has read cached until its memory limit forces it out, and
 the default limit is 80 % of the machine's memory: a dashboard read over a month of a busy site
-left its blocks in memory for good, and before the sixth round's fold a loaded server's cache grew
-~2 MB a second (docs/benchmarks.md). So the store runs within a small resting limit
+left its blocks in memory for good, and a loaded server's cache grew by the blocks each write
+touched. So the store runs within a small resting limit
 (``--db-memory-resting``), where the cache stays; a read someone waits for runs with the limit
 raised to ``--db-memory`` (default: DuckDB's own), and so does a statement that runs out of memory
 at rest — a compaction of a busy day, a rebuild — which runs again.
@@ -97,10 +97,10 @@ class MemoryBudget:
             yield
             return
         with self._lock:
-            self._raised += 1
-            if self._raised == 1 and self._lowered:  # raised already if not rested since
-                self._set_most()
+            if self._lowered:  # else raised already: by running work, or not rested since
+                self._set_most()  # if this fails, nothing was counted
                 self._lowered = False
+            self._raised += 1
         try:
             yield
         finally:
