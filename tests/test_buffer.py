@@ -23,7 +23,7 @@ def hit(n: int) -> Hit:
 
 def test_flushes_when_it_reaches_its_size(tmp_path: Path) -> None:
     store = open_store(str(tmp_path / "b.duckdb"))
-    buffer = HitBuffer(store, flush_size=100, interval=3600)
+    buffer = HitBuffer(store.append_hits, flush_size=100, interval=3600)
     buffer.start()
     try:
         for n in range(250):
@@ -43,7 +43,7 @@ def test_flushes_when_it_reaches_its_size(tmp_path: Path) -> None:
 
 def test_flushes_on_its_timer(tmp_path: Path) -> None:
     store = open_store(str(tmp_path / "b.duckdb"))
-    buffer = HitBuffer(store, flush_size=10_000, interval=0.05)
+    buffer = HitBuffer(store.append_hits, flush_size=10_000, interval=0.05)
     buffer.start()
     try:
         buffer.add(hit(1))
@@ -57,7 +57,7 @@ def test_flushes_on_its_timer(tmp_path: Path) -> None:
 
 def test_refuses_hits_beyond_its_capacity(tmp_path: Path) -> None:
     store = open_store(str(tmp_path / "b.duckdb"))
-    buffer = HitBuffer(store, flush_size=10_000, capacity=5, interval=3600)
+    buffer = HitBuffer(store.append_hits, flush_size=10_000, capacity=5, interval=3600)
     assert [buffer.add(hit(n)) for n in range(7)] == [True] * 5 + [False] * 2
     assert buffer.flush() == 5
     assert buffer.add(hit(8))
@@ -65,7 +65,7 @@ def test_refuses_hits_beyond_its_capacity(tmp_path: Path) -> None:
 
 def test_a_failed_write_keeps_its_hits_and_retries(tmp_path: Path) -> None:
     store = DuckDBStore(str(tmp_path / "b.duckdb"))
-    buffer = HitBuffer(store, flush_size=10_000, interval=3600)
+    buffer = HitBuffer(store.append_hits, flush_size=10_000, interval=3600)
     for n in range(3):
         buffer.add(hit(n))
     store.fetch("ALTER TABLE events RENAME TO events_away")  # the real table vanishes: inserts fail
@@ -94,7 +94,7 @@ def test_a_flush_writes_at_most_flush_size_hits_at_a_time(tmp_path: Path) -> Non
         writes.append(len(rows))
         return store.append_hits(rows)
 
-    buffer = HitBuffer(store, flush_size=100, interval=3600, write=write)
+    buffer = HitBuffer(write, flush_size=100, interval=3600)
     for n in range(250):
         buffer.add(hit(n))
     assert buffer.flush() == 250

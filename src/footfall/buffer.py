@@ -1,9 +1,9 @@
-"""A bounded, columnar hit buffer between the endpoints and the store.
+"""A bounded hit buffer between the endpoints and the store.
 
-Endpoints call :meth:`HitBuffer.add` and never wait on storage: a hit becomes one tuple appended to a
-list. A background thread hands the list to the store, which appends the tuples with DuckDB's
-appender in slices (each holds the interpreter lock for a few milliseconds). A flush happens when the buffer
-holds ``flush_size`` hits, at least every ``interval`` seconds, and on :meth:`close`. A failed write
+Endpoints call :meth:`HitBuffer.add` and never wait on storage: a hit becomes one tuple appended to
+a list. A background thread hands the list to the writer it was given (the rollup feed's, which
+numbers each batch and appends it to the store). A flush happens when the buffer holds
+``flush_size`` hits, at least every ``interval`` seconds, and on :meth:`close`. A failed write
 keeps its hits and retries: a hit acknowledged to a client is not dropped by the buffer. When
 ``capacity`` hits are waiting, :meth:`add` refuses, and the endpoint says so.
 """
@@ -17,7 +17,6 @@ from collections.abc import Callable
 import msgspec
 
 from footfall.model import Hit
-from footfall.store.base import Store
 
 log = logging.getLogger("footfall.buffer")
 Rows = list[tuple[object, ...]]  # hits as ``msgspec.structs.astuple(hit)``: EVENT_COLUMNS order
@@ -26,20 +25,20 @@ Rows = list[tuple[object, ...]]  # hits as ``msgspec.structs.astuple(hit)``: EVE
 class HitBuffer:
     def __init__(
         self,
-        store: Store,
+        write: Callable[[Rows], int],
         *,
         flush_size: int = 5000,
         capacity: int = 500_000,
         interval: float = 1.0,
-        write: Callable[[Rows], int] | None = None,
         on_tick: Callable[[], None] | None = None,
     ) -> None:
-        self.store = store
+        """``write`` stores a batch and returns how many rows it wrote, or raises (the batch is
+        kept and retried): ``Store.append_hits``, or the rollup feed's write, which numbers
+        batches for its folds."""
         self.flush_size = flush_size
         self.capacity = capacity
         self.interval = interval
-        # writes a batch (default: the store's insert; the rollup feed numbers them for its folds)
-        self._write = write or store.append_hits
+        self._write = write
         self._on_tick = on_tick  # called by the flusher after each timed flush
         self._rows: Rows = []
         self._lock = threading.Lock()

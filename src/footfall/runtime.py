@@ -88,11 +88,10 @@ class Runtime:
         )
         feed.recover()
         buffer = HitBuffer(
-            store,
+            feed.write,
             flush_size=config.flush_size,
             capacity=config.buffer_capacity,
             interval=config.flush_interval,
-            write=feed.write,
             on_tick=feed.tick,
         )
         sessions = SessionTracker(clock, timeout_ms=config.session_minutes * 60_000)

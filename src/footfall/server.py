@@ -147,6 +147,8 @@ def http_protocol(limits: HeadLimits | None = None) -> type:
     # current turn: the same system calls, but the client side wakes up once per batch instead of
     # once per answer (each wake-up costs the sender ~10 µs on a VM).
     unsent_on: list[CappedURLProtocol] = []
+    # a head no longer than this passes every bound (a header line takes at least 4 bytes)
+    always_within = min(bounds.head_bytes, bounds.line, 4 * bounds.lines)
 
     def write_unsent() -> None:
         for protocol in unsent_on:
@@ -260,7 +262,7 @@ def http_protocol(limits: HeadLimits | None = None) -> type:
                 if (
                     route is None
                     or method not in route[0]
-                    or not self._head_within_limits(data, size)
+                    or (size > always_within and not self._head_within_limits(data, size))
                 ):
                     break  # httptools takes it, and answers 431 if a limit is passed
                 extra = self.server_state.default_headers

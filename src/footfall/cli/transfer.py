@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from footfall.cli.common import db_option, find_app, open_registry, store_option
 from footfall.clock import SystemClock
 
+if TYPE_CHECKING:
+    from footfall.apps import AppRegistry
+    from footfall.query.rollup import Rollups
 
-def _rollups(registry: object) -> object:
+
+def _rollups(registry: AppRegistry) -> Rollups:
     from footfall.query.rollup import Rollups
 
     def tz_of(app_id: str) -> str | None:
-        app = registry.get(app_id)  # type: ignore[attr-defined]
+        app = registry.get(app_id)
         return app.timezone if app else None
 
-    return Rollups(registry.store, tz_of)  # type: ignore[attr-defined]
+    return Rollups(registry.store, tz_of)
 
 
 @click.command("export")
@@ -124,7 +129,7 @@ def rollups_rebuild(app_key: str | None, db: str, store: str) -> None:
         r = _rollups(registry)
         targets = [find_app(registry, app_key)] if app_key else registry.all()
         for app in targets:
-            n = r.rebuild(app.id)  # type: ignore[attr-defined]
+            n = r.rebuild(app.id)
             click.echo(f"{app.name}: rebuilt from {n} hits")
     finally:
         registry.store.close()

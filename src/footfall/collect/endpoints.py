@@ -35,7 +35,7 @@ MAX_FIELDS = 64
 Scope = dict[str, Any]
 
 
-async def _read_body(receive: Any, limit: int) -> bytes | None:
+async def read_body(receive: Any, limit: int) -> bytes | None:
     """The request body, or None once it grows past ``limit`` bytes."""
     chunks: list[bytes] = []
     size = 0
@@ -274,7 +274,7 @@ class EventEndpoint:
         if declared.isdigit() and int(declared) > self.max_body:
             await self._json(send, 413, {"error": f"body larger than {self.max_body} bytes"}, cors)
             return
-        body = await _read_body(receive, self.max_body)
+        body = await read_body(receive, self.max_body)
         if body is None:
             await self._json(send, 413, {"error": f"body larger than {self.max_body} bytes"}, cors)
             return

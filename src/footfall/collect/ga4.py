@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 from footfall.apps import AppRegistry
 from footfall.clock import Clock
-from footfall.collect.endpoints import IGNORED_HEADER, _read_body
+from footfall.collect.endpoints import IGNORED_HEADER, read_body
 from footfall.collect.fields import FieldError, build_hit
 from footfall.collect.jsonbody import JsonError, decode_json
 from footfall.collect.mp import MAX_CLIENT_ID, secret_matches, visitor_key
@@ -273,7 +273,7 @@ class GA4Endpoint:
         self.debug = debug
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        body = await _read_body(receive, MAX_BODY)
+        body = await read_body(receive, MAX_BODY)
         if body is None:
             await send_json(send, 413, {"error": f"body larger than {MAX_BODY} bytes"})
             return

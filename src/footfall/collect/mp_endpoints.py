@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from footfall.collect.endpoints import IGNORED_HEADER, _read_body
+from footfall.collect.endpoints import IGNORED_HEADER, read_body
 from footfall.collect.gif import NO_CACHE_HEADERS, TRANSPARENT_GIF
 from footfall.collect.mp import (
     MAX_BATCH_BYTES,
@@ -58,7 +58,7 @@ async def _payload(scope: Scope, receive: Any, limit: int) -> bytes | None:
     query: bytes = scope.get("query_string", b"")
     if scope["method"] != "POST":
         return query if len(query) <= limit else None
-    body = await _read_body(receive, limit)
+    body = await read_body(receive, limit)
     if body is None:
         return None
     body = body.strip(b"\r\n")
@@ -87,7 +87,7 @@ class BatchEndpoint:
         self.receiver = receiver
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        body = await _read_body(receive, MAX_BATCH_BYTES)
+        body = await read_body(receive, MAX_BATCH_BYTES)
         if body is None:
             await send_json(send, 413, {"error": f"batch larger than {MAX_BATCH_BYTES} bytes"})
             return

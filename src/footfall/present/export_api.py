@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-if TYPE_CHECKING:
-    from footfall.present.stats_api import StatsApi
+from footfall.present.api_access import ApiAccess, ApiError, error_json
 
 _TYPES = {  # the formats footfall.query.export writes
     "ndjson": "application/x-ndjson",
@@ -18,23 +15,22 @@ _TYPES = {  # the formats footfall.query.export writes
 
 
 class ExportApi:
-    def __init__(self, api: StatsApi) -> None:
+    def __init__(self, api: ApiAccess) -> None:
         self.api = api
 
     async def export(self, request: Request) -> Response:
-        from footfall.present.stats_api import ApiError, _error
         from footfall.query import export  # loads Arrow: the server does only for an export
 
         p = request.query_params
         fmt = p.get("format", "ndjson")
         if fmt not in export.FORMATS:
-            return _error(400, f"format: use one of {', '.join(export.FORMATS)}")
+            return error_json(400, f"format: use one of {', '.join(export.FORMATS)}")
         try:
             key = self.api.authorise(request)
             app = self.api.site(request, key)
             lo, hi = export.export_range(app, p.get("from") or None, p.get("to") or None)
         except ApiError as exc:
-            return _error(exc.status, exc.message)
+            return error_json(exc.status, exc.message)
         except ValueError:
             return JSONResponse({"error": "from/to: dates like 2026-01-31"}, status_code=400)
         rt = self.api.rt

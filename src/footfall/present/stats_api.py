@@ -21,8 +21,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from footfall.keys import KeyRing
-from footfall.model import ApiKey, App
+from footfall.model import App
+from footfall.present.api_access import ApiAccess, ApiError, error_json
+from footfall.present.export_api import ExportApi
 from footfall.present.openapi import OPENAPI
 from footfall.query import QueryError, QuerySpec, parse_filters
 from footfall.query.spec import dimension
@@ -32,46 +33,7 @@ from footfall.store.base import StoreOutOfMemory
 MAX_BREAKDOWN_LIMIT = 1000
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
-
-
-class StatsApi:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-        self.keys = KeyRing(rt.store, rt.clock)
-
-    # -- shared -----------------------------------------------------------------------------
-    def authorise(self, request: Request) -> ApiKey:
-        header = request.headers.get("authorization", "")
-        scheme, _, secret = header.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            raise ApiError(
-                401, "missing API key: send Authorization: Bearer <key> (footfall keys create)"
-            )
-        key = self.keys.check(secret.strip())
-        if key is None:
-            raise ApiError(401, "invalid API key")
-        return key
-
-    def site(self, request: Request, key: ApiKey) -> App:
-        site_id = request.query_params.get("site_id", "").strip()
-        if not site_id:
-            raise ApiError(400, "site_id: required (the app's UUID or domain)")
-        app = self.rt.apps.resolve(site_id)
-        if app is None:
-            raise ApiError(400 if key.app_id is None else 401, f"site_id: no site {site_id!r}")
-        if not KeyRing.may_read(key, app.id):
-            raise ApiError(401, "this API key may not read that site")
-        return app
-
+class StatsApi(ApiAccess):
     def spec(self, request: Request, app: App) -> QuerySpec:
         p = request.query_params
         return QuerySpec(
@@ -92,11 +54,11 @@ class StatsApi:
             app = self.site(request, key)
             result = await run_in_threadpool(answer, app)
         except ApiError as exc:
-            return _error(exc.status, exc.message)
+            return error_json(exc.status, exc.message)
         except QueryError as exc:
-            return _error(400, f"{exc.param}: {exc.message}")
+            return error_json(400, f"{exc.param}: {exc.message}")
         except StoreOutOfMemory as exc:  # the question is fine; the server cannot afford it now
-            return _error(503, str(exc))
+            return error_json(503, str(exc))
         if isinstance(result, Response):
             return result
         return JSONResponse(result)
@@ -108,7 +70,7 @@ class StatsApi:
     async def aggregate(self, request: Request) -> Response:
         compare = request.query_params.get("compare")
         if compare not in (None, "", "previous_period"):
-            return _error(400, "compare: only compare=previous_period is supported")
+            return error_json(400, "compare: only compare=previous_period is supported")
 
         def answer(app: App) -> Any:
             q = self.spec(request, app)
@@ -165,8 +127,6 @@ def _flag(value: str | None, param: str) -> bool:
 
 def stats_routes(rt: Runtime) -> list[BaseRoute]:
     api = StatsApi(rt)
-    from footfall.present.export_api import ExportApi
-
     export = ExportApi(api)
     return [
         Route("/api/v1/stats/realtime/visitors", api.realtime),

@@ -16,7 +16,7 @@ import hashlib
 import io
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pyarrow as pa
@@ -25,6 +25,10 @@ from footfall.hit_tables import ARROW_SCHEMA, hits_to_table
 from footfall.model import App, Hit
 from footfall.query.periods import as_utc, local_midnight_ms, zone
 from footfall.schema import COLUMN_NAMES, COLUMNS_BY_NAME, cap_text, clean_props
+
+if TYPE_CHECKING:
+    from footfall.query.rollup import Rollups
+    from footfall.store.base import Store
 
 FORMAT = "footfall-events"
 VERSION = 1
@@ -50,7 +54,7 @@ def export_range(app: App, first: str | None, last: str | None) -> tuple[int, in
     return lo, hi
 
 
-def event_tables(store: Any, app_id: str, lo_ms: int, hi_ms: int) -> Iterator[pa.Table]:
+def event_tables(store: Store, app_id: str, lo_ms: int, hi_ms: int) -> Iterator[pa.Table]:
     """The app's events in time order, a few days per table (memory stays bounded)."""
     bounds = store.fetch(
         "SELECT epoch_ms(min(ts)), epoch_ms(max(ts)) FROM events WHERE app_id = ?"
@@ -208,7 +212,7 @@ def read_ndjson(lines: Iterable[bytes], app_id: str) -> Iterator[Hit]:
 
 
 def import_hits(
-    store: Any, rollups: Any, hits: Iterable[Hit], app_id: str, chunk: int = 50_000
+    store: Store, rollups: Rollups | None, hits: Iterable[Hit], app_id: str, chunk: int = 50_000
 ) -> tuple[int, int]:
     """Insert the hits the app does not have yet (by hit_id). Returns (added, skipped)."""
     added = skipped = 0

@@ -87,9 +87,8 @@ class FastPath:
     def meta(self, app_id: str) -> tuple[dict[str, str], set[tuple[str, date] | None]]:
         """Rollup state and stale units, read once per store write generation (every write in
         this process goes through ``store.write``, which counts them)."""
-        generation = getattr(self.store, "generation", None)
-        key = (generation, app_id)
-        if generation is None or self._meta_key != key:
+        key = (self.store.generation, app_id)
+        if self._meta_key != key:
             self._meta = (self.r.state(), self.r.dirty_days(app_id))
             self._meta_key = key
         return self._meta

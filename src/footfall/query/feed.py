@@ -27,7 +27,7 @@ from typing import Any
 
 from footfall.clock import Clock
 from footfall.query.rollup import Rollups
-from footfall.query.rollup_upkeep import _rebuild
+from footfall.query.rollup_upkeep import rebuild_mark
 
 log = logging.getLogger("footfall.rollup")
 
@@ -115,7 +115,7 @@ class RollupFeed:
         if not found or not found[0][0]:
             return
         apps = [a for (a,) in self.store.fetch("SELECT DISTINCT app_id FROM rollup_pending")]
-        steps = [_rebuild(a) for a in apps]
+        steps = [rebuild_mark(a) for a in apps]
         self.store.write([*steps, ("DROP TABLE rollup_pending", [])])
 
     def write(self, rows: Sequence[tuple[object, ...]]) -> int:

@@ -44,17 +44,19 @@ from footfall.query.rollup_schema import (
     TOTAL,
     VISIT_DIMS,
     Span,
-    _norm,
-    _pair,
-    _register,
-    _rho,
-    _v,
+    dim_pair,
+    hll_register,
+    hll_rho,
+    or_none,
+    visit_column,
 )
-from footfall.query.rollup_upkeep import RollupUpkeep, Steps, _rebuild
+from footfall.query.rollup_upkeep import RollupUpkeep, Steps, rebuild_mark
 from footfall.query.sql import SESSION_HORIZON_MS, Builder
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from footfall.store.base import Store
 
 # ``rid``: a hit's row id, which a fold's grouping by session keeps instead of the first hit's values
 _FOLD_SELECT = f"rowid AS rid, {', '.join(FOLD_COLUMNS)} FROM events"
@@ -83,7 +85,7 @@ class Rollups(RollupUpkeep):
 
     def __init__(
         self,
-        store: Any,
+        store: Store,
         tz_of: Callable[[str], str | None],
         *,
         create: bool = True,
@@ -93,7 +95,7 @@ class Rollups(RollupUpkeep):
         self.tz_of = tz_of
         self.clock = clock or SystemClock()
         self.sql = Builder(store.dialect)
-        self.enabled = hasattr(store, "write") and store.dialect == "duckdb"
+        self.enabled = store.dialect == "duckdb"  # the rollup SQL is written for DuckDB
         if self.enabled and create:
             store.write([(ddl, []) for ddl in DDL])
         elif self.enabled:  # a reader: rollups only if some writer created them
@@ -148,7 +150,7 @@ class Rollups(RollupUpkeep):
                     app_id, _ARROW_COPY, {"_rb_in": part}, part.num_rows, span, trusted, []
                 )
             except Exception:  # never leave the rollups silently short: rebuild from raw
-                self.store.write([_rebuild(app_id)])
+                self.store.write([rebuild_mark(app_id)])
                 raise
 
     def apply_stored(self, app_id: str, after: int, through: int, done: Steps) -> int:
@@ -203,7 +205,7 @@ class Rollups(RollupUpkeep):
             span = Span(int(first), int(last))
             self._apply_app(app_id, source, {}, int(rows), span, trusted, done, earlier)
         except Exception:  # never leave the rollups silently short: rebuild from raw
-            self.store.write([_rebuild(app_id), *done])
+            self.store.write([rebuild_mark(app_id), *done])
             raise
         return int(rows)
 
@@ -222,7 +224,7 @@ class Rollups(RollupUpkeep):
         (its hits); ``done`` runs in the transaction of every outcome but an exception (the
         caller's to handle). An app's first fold rebuilds instead when hits of it were stored
         before these (``earlier``, default: any hit but these)."""
-        rebuild = [_rebuild(app_id), *done]
+        rebuild = [rebuild_mark(app_id), *done]
         tz = self.tz_of(app_id) or "UTC"
         state = self.state().get(app_id)
         if state is not None and state != tz:
@@ -249,7 +251,7 @@ class Rollups(RollupUpkeep):
         oldest = result[-1][0][0] if result[-1] else None
         if oldest is not None and oldest < span.first_ms - SESSION_HORIZON_MS - DELTA_REACH_MS:
             # a session older than the local-day offsets reach: count its days again from raw
-            self.store.write([_rebuild(app_id)])
+            self.store.write([rebuild_mark(app_id)])
 
     def _batch_sessions(self) -> str:
         """The batch's hits grouped by session: what each session gained in this batch.
@@ -260,7 +262,9 @@ class Rollups(RollupUpkeep):
         them) held them all in its hash table: +48 MB against +15 MB for 50,000 new sessions,
         and twice the time (docs/benchmarks.md)."""
         firsts = {"visitor_id": "h.visitor_id", "bot": "h.bot"}
-        firsts |= {_v(d.short): self.sql.d.text.format(x=f"h.{d.column}") for d in FIRST_HIT_DIMS}
+        firsts |= {
+            visit_column(d.short): self.sql.d.text.format(x=f"h.{d.column}") for d in FIRST_HIT_DIMS
+        }
         picked = ", ".join(f"{expr} AS {name}" for name, expr in firsts.items())
         return (
             f"SELECT n.*, {picked} FROM ("
@@ -304,7 +308,7 @@ class Rollups(RollupUpkeep):
         )
         newer = "(o.session_id IS NULL OR n.started < o.started)"
         keep = ", ".join(
-            f"CASE WHEN {newer} THEN n.{_v(d.short)} ELSE o.{_v(d.short)} END"
+            f"CASE WHEN {newer} THEN n.{visit_column(d.short)} ELSE o.{visit_column(d.short)} END"
             for d in FIRST_HIT_DIMS
         )
         merged = (
@@ -337,7 +341,14 @@ class Rollups(RollupUpkeep):
         human = "coalesce(bot, '') = ''"
         with_m, m_params = self._merged(app_id, span)
         columns = ", ".join(
-            ["bot", "started", "ended", "s_pageviews", "s_hits", *(_v(d.short) for d in VISIT_DIMS)]
+            [
+                "bot",
+                "started",
+                "ended",
+                "s_pageviews",
+                "s_hits",
+                *(visit_column(d.short) for d in VISIT_DIMS),
+            ]
         )
         signed = (
             with_m + f", _rb_sd AS (SELECT 1 AS sign, {day} AS day, {columns} FROM _rb_m"
@@ -346,7 +357,9 @@ class Rollups(RollupUpkeep):
         signed_params = [*m_params, *params, *params]
         # one grouping over (day, dimension, value) pairs: a statement of one aggregate per
         # dimension held every aggregate's table at once (~100 MB more on 50,000 sessions)
-        pairs = [_pair(TOTAL, "''")] + [_pair(d.name, _norm(_v(d.short))) for d in VISIT_DIMS]
+        pairs = [dim_pair(TOTAL, "''")] + [
+            dim_pair(d.name, or_none(visit_column(d.short))) for d in VISIT_DIMS
+        ]
         deltas = (
             "INSERT INTO rollup_sessions " + signed + "SELECT ?, day, u.dim, u.value, sum(sign),"
             " coalesce(sum(sign) FILTER (WHERE s_pageviews = 1 AND s_hits = 1), 0),"
@@ -366,7 +379,7 @@ class Rollups(RollupUpkeep):
         to the batch."""
         day, day_params = self._local_day("h.ts", tz, span.first_ms, span.last_ms)
         with_m, m_params = self._merged(app_id, span)
-        attrs = ", ".join(f"s.{_v(d.short)}" for d in SKETCH_VISIT_DIMS)
+        attrs = ", ".join(f"s.{visit_column(d.short)}" for d in SKETCH_VISIT_DIMS)
         hits = (
             f"CREATE OR REPLACE TEMP TABLE _rb_h AS {with_m}SELECT {day} AS day, h.event, h.path,"
             f" h.hostname, hash(h.visitor_id) AS vh, {attrs} FROM _rb h"
@@ -374,10 +387,12 @@ class Rollups(RollupUpkeep):
         )
         # every dimension counted and sketched per hit, as (dimension, value) pairs unnested
         # into one grouping (one aggregate per dimension held them all in memory at once)
-        page = _pair("event:page", _norm("path"))
-        pairs = [_pair(TOTAL, "''"), f"CASE WHEN event = 'pageview' THEN {page} END"]
-        pairs += [_pair(name, _norm(col)) for name, col in HIT_DIMS.items() if name != "event:page"]
-        pairs += [_pair(d.name, _norm(_v(d.short))) for d in SKETCH_VISIT_DIMS]
+        page = dim_pair("event:page", or_none("path"))
+        pairs = [dim_pair(TOTAL, "''"), f"CASE WHEN event = 'pageview' THEN {page} END"]
+        pairs += [
+            dim_pair(name, or_none(col)) for name, col in HIT_DIMS.items() if name != "event:page"
+        ]
+        pairs += [dim_pair(d.name, or_none(visit_column(d.short))) for d in SKETCH_VISIT_DIMS]
         unnested = f"unnest([{', '.join(pairs)}]) AS u"
         deltas = (
             "INSERT INTO rollup_hits SELECT ?, day, u.dim, u.value,"
@@ -387,8 +402,8 @@ class Rollups(RollupUpkeep):
         )
         # a register and its rank at the total's precision and at the dimensions' one
         ranks = (
-            f"{_register(P_TOTAL)} AS reg_t, {_rho(P_TOTAL)} AS rho_t,"
-            f" {_register(P_DIM)} AS reg_d, {_rho(P_DIM)} AS rho_d"
+            f"{hll_register(P_TOTAL)} AS reg_t, {hll_rho(P_TOTAL)} AS rho_t,"
+            f" {hll_register(P_DIM)} AS reg_d, {hll_rho(P_DIM)} AS rho_d"
         )
         sketch = (
             "INSERT INTO rollup_hll SELECT ?, 'd', day, u.dim, u.value,"

@@ -41,15 +41,15 @@ def precision(dim: str) -> int:
     return P_TOTAL if dim == TOTAL else P_DIM
 
 
-def _v(dim_short: str) -> str:
+def visit_column(dim_short: str) -> str:
     return "v_" + dim_short
 
 
-def _norm(expr: str) -> str:
+def or_none(expr: str) -> str:
     return f"coalesce(nullif({expr}, ''), '{NONE_VALUE}')"
 
 
-_SESSION_COLS = ", ".join(f"{_v(d.short)} VARCHAR" for d in FIRST_HIT_DIMS)
+_SESSION_COLS = ", ".join(f"{visit_column(d.short)} VARCHAR" for d in FIRST_HIT_DIMS)
 DDL = [
     "CREATE TABLE IF NOT EXISTS sessions (app_id VARCHAR, session_id VARCHAR, visitor_id VARCHAR,"
     " vh UBIGINT, started TIMESTAMP, ended TIMESTAMP, s_pageviews INTEGER, s_hits INTEGER,"
@@ -67,16 +67,16 @@ DDL = [
 ]
 
 
-def _register(p: int, vh: str = "vh") -> str:
+def hll_register(p: int, vh: str = "vh") -> str:
     return f"CAST({vh} & {(1 << p) - 1} AS SMALLINT)"
 
 
-def _pair(dim: str, value: str) -> str:
+def dim_pair(dim: str, value: str) -> str:
     """A (dimension, value) struct; ``dim`` is one of this module's constants, never input."""
     return f"{{'dim': '{dim}', 'value': {value}}}"
 
 
-def _rho(p: int, vh: str = "vh") -> str:
+def hll_rho(p: int, vh: str = "vh") -> str:
     w = f"({vh} >> {p})"
     return f"CAST(CASE WHEN {w} = 0 THEN {65 - p} ELSE {64 - p} - floor(log2({w})) END AS TINYINT)"
 

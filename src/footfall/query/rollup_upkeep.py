@@ -7,16 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from footfall.clock import Clock
 from footfall.query.compact import compact_steps
 from footfall.query.periods import as_utc, zone
 
+if TYPE_CHECKING:
+    from footfall.store.base import Store
+
 Steps = list[tuple[str, Sequence[Any]]]
 
 
-def _rebuild(app_id: str) -> tuple[str, list[Any]]:
+def rebuild_mark(app_id: str) -> tuple[str, list[Any]]:
     """The step that flags an app's rollups for a rebuild from raw events (by compaction)."""
     return ("INSERT INTO rollup_dirty VALUES (?, 'x', NULL)", [app_id])
 
@@ -26,7 +29,7 @@ def _local(ms: int, z: Any) -> date:
 
 
 class RollupUpkeep:
-    store: Any
+    store: Store
     tz_of: Callable[[str], str | None]
     clock: Clock
     enabled: bool

@@ -27,8 +27,12 @@ class StoreOutOfMemory(StoreError):
 
 @runtime_checkable
 class Store(Protocol):
+    """What a backend must do; ``tests/store/test_contract.py`` checks every registered backend
+    against it. SQL reaches a store only from footfall.query, with every value bound."""
+
     backend: str  # registry name, e.g. "duckdb"
     dialect: str  # SQL dialect for footfall.query, e.g. "duckdb", "clickhouse"
+    generation: int  # grows with every write() and delete_app(): readers caching derived state
 
     def ping(self) -> bool: ...
     def close(self) -> None: ...
@@ -59,13 +63,13 @@ class Store(Protocol):
         ...
 
     # apps
-    def create_app(self, app: App) -> None: ...
+    def create_app(self, app: App) -> None: ...  # StoreError if the id is taken
     def save_app(self, app: App) -> None: ...
     def get_app(self, app_id: str) -> App | None: ...
     def list_apps(self) -> list[App]: ...
     def delete_app(self, app_id: str) -> bool: ...
 
-    # -- dashboard accounts (issue 7): users and their login sessions --------------------------
+    # dashboard accounts: users and their login sessions
     def create_user(self, user: User) -> None: ...  # StoreError if the email is taken
     def save_user(self, user: User) -> None: ...
     def get_user(self, user_id: str) -> User | None: ...
@@ -88,11 +92,27 @@ class Store(Protocol):
     def save_salt(self, day: int, salt: bytes, created: int) -> None: ...
     def delete_salts(self, before_day: int) -> int: ...
 
+    # derived tables (footfall.query.rollup): statements from footfall.query, in one transaction
+    def write(
+        self,
+        steps: Sequence[tuple[str, Sequence[Any]]],
+        tables: dict[str, pa.Table] | None = None,
+        *,
+        threads: int | None = None,
+    ) -> list[list[tuple[Any, ...]]]:
+        """Run ``steps`` (SQL, params) in one transaction, the Arrow ``tables`` readable by name;
+        each step's rows. All or nothing: a failing step leaves none of them applied."""
+        ...
+
     # read-only SQL for footfall.query: values are always bound, never formatted in
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
     def answer(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """A read someone waits for (the query engine's): ``fetch``, but a backend with a
         resting memory limit lets it use the most it may from the start."""
+        ...
+
+    def fetch_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
+        """A read as an Arrow table (exports), with the resources of ``answer``."""
         ...
 
 

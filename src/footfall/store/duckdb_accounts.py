@@ -73,10 +73,13 @@ class DuckDBAccounts:
 
     def create_app(self, app: App) -> None:
         with self._write_lock:
-            self._cursor().execute(
-                "INSERT INTO apps (id, name, url, created, settings) VALUES (?, ?, ?, ?, ?)",
-                [app.id, app.name, app.url, app.created, self._settings_json(app)],
-            )
+            try:
+                self._cursor().execute(
+                    "INSERT INTO apps (id, name, url, created, settings) VALUES (?, ?, ?, ?, ?)",
+                    [app.id, app.name, app.url, app.created, self._settings_json(app)],
+                )
+            except duckdb.ConstraintException:
+                raise StoreError(f"an app with the id {app.id!r} exists already") from None
 
     def save_app(self, app: App) -> None:
         with self._write_lock:
