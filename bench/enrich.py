@@ -189,9 +189,7 @@ def ingest(args: argparse.Namespace) -> None:
                 workdir.mkdir()
                 serve = core_only if name == "core" else None
                 rows[name].append(
-                    core.bench_footfall(
-                        args.duration, args.connections, workdir, serve=serve
-                    )
+                    core.bench_footfall(args.duration, args.connections, workdir, serve=serve)
                 )
     best = {name: max(r, key=lambda x: x["rps"]) for name, r in rows.items()}
     print(

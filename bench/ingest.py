@@ -227,12 +227,18 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
+    parser.add_argument(
+        "--variant",
+        choices=["stock", "dict-sessions", "no-trim"],
+        help="footfall with one part swapped out (bench/serve_variant.py)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
     with tempfile.TemporaryDirectory() as tmp:
         bare = bench_bare(args.duration, args.connections)
-        ours = bench_footfall(args.duration, args.connections, Path(tmp))
+        variant = [PY, str(HERE / "serve_variant.py"), args.variant] if args.variant else None
+        ours = bench_footfall(args.duration, args.connections, Path(tmp), variant)
     report(args, bare, ours)
 
 
@@ -240,9 +246,7 @@ def report(args: argparse.Namespace, bare: dict[str, float], ours: dict[str, flo
     ratio = ours["rps"] / bare["rps"]
     cpu_ratio = bare["cpu_us"] / ours["cpu_us"]
     lost = ours["accepted"] - ours["stored"]
-    print(
-        f"uvicorn, {args.duration}s, {args.connections} connections, wrk -t1 on the same machine"
-    )
+    print(f"uvicorn, {args.duration}s, {args.connections} connections, wrk -t1 on the same machine")
     print(
         f"{'':10} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/req':>11} {'peak RSS MB':>12}"
         f" {'idle RSS MB':>12}"

@@ -274,18 +274,6 @@ def test_a_fold_runs_on_one_duckdb_thread_and_puts_the_setting_back(tmp_path: Pa
     assert_same(*engines(store), berlin)
 
 
-def test_marks_left_by_an_older_version_lead_to_a_rebuild(tmp_path: Path) -> None:
-    """Before writes were numbered, a `rollup_pending` row marked an app with unfolded hits."""
-    store, berlin, rollups, feed, clock = setup(tmp_path / "f.duckdb", max_rows=10**6)
-    store.write([("CREATE TABLE rollup_pending (app_id VARCHAR, seq BIGINT)", [])])
-    store.write([("INSERT INTO rollup_pending VALUES (?, 1)", [berlin.id])])
-    assert RollupFeed(rollups, clock).recover() == []  # nothing numbered to fold in …
-    dirty = "SELECT app_id, unit FROM rollup_dirty"
-    assert store.fetch(dirty) == [(berlin.id, "x")]  # … and the marked app is rebuilt
-    found = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'rollup_pending'"
-    assert store.fetch(found) == [(0,)]
-
-
 def test_an_app_whose_fold_fails_is_flagged_for_a_rebuild_and_the_others_are_folded(
     tmp_path: Path,
 ) -> None:

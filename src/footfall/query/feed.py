@@ -27,7 +27,6 @@ from typing import Any
 
 from footfall.clock import Clock
 from footfall.query.rollup import Rollups
-from footfall.query.rollup_upkeep import rebuild_mark
 
 log = logging.getLogger("footfall.rollup")
 
@@ -96,7 +95,6 @@ class RollupFeed:
         those apps. Run before the buffer writes anything (a later fold would do it anyway)."""
         if not self.rollups.enabled:
             return []
-        self._recover_legacy()
         if self._written == self._folded:
             return []
         log.warning(
@@ -105,18 +103,6 @@ class RollupFeed:
             self._written,
         )
         return list(dict.fromkeys(app_id for app_id, _ in self._fold()))
-
-    def _recover_legacy(self) -> None:
-        """Marks of unfolded batches left by older versions (no numbers to fold from): those
-        apps are rebuilt from their raw events."""
-        found = self.store.fetch(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'rollup_pending'"
-        )
-        if not found or not found[0][0]:
-            return
-        apps = [a for (a,) in self.store.fetch("SELECT DISTINCT app_id FROM rollup_pending")]
-        steps = [rebuild_mark(a) for a in apps]
-        self.store.write([*steps, ("DROP TABLE rollup_pending", [])])
 
     def write(self, rows: Sequence[tuple[object, ...]]) -> int:
         """Write hits (tuples in EVENT_COLUMNS order) to the events table, numbered for the next

@@ -154,7 +154,7 @@ class DuckDBStore(DuckDBAccounts):
         # progress does not hold up the buffer's flushes (their rows would pile up in memory)
         self._append_lock = threading.Lock()
         if not read_only:
-            self._migrate()
+            self._create_tables()
 
     # -- plumbing ---------------------------------------------------------------------------
     def _cursor(self) -> duckdb.DuckDBPyConnection:
@@ -166,27 +166,17 @@ class DuckDBStore(DuckDBAccounts):
             self._local.cursor = cur
         return cur
 
-    def _migrate(self) -> None:
+    def _create_tables(self) -> None:
         cur = self._cursor()
         cols = ",\n  ".join(column_ddl(c) for c in EVENT_COLUMNS)
-        cur.execute(f"CREATE TABLE IF NOT EXISTS events (\n  {cols}\n)")
-        existing = {
-            row[0]
-            for row in cur.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE table_name = 'events'"
-            ).fetchall()
-        }
-        for column in EVENT_COLUMNS:  # columns added by later versions
-            if column.name not in existing:
-                cur.execute(f"ALTER TABLE events ADD COLUMN {column_ddl(column)}")
-        if "fold_seq" not in existing:  # the store's own: which write a hit came with
-            cur.execute("ALTER TABLE events ADD COLUMN fold_seq BIGINT")
+        # fold_seq is the store's own: which numbered write a hit came with (the rollup feed)
+        cur.execute(f"CREATE TABLE IF NOT EXISTS events (\n  {cols},\n  fold_seq BIGINT\n)")
         cur.execute(
             "CREATE TABLE IF NOT EXISTS apps ("
             " id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, url VARCHAR NOT NULL,"
             " created BIGINT NOT NULL, settings VARCHAR NOT NULL)"
         )
-        self._migrate_accounts(cur)
+        self._create_account_tables(cur)
         cur.execute(
             "CREATE TABLE IF NOT EXISTS salts ("
             " day INTEGER PRIMARY KEY, salt BLOB NOT NULL, created BIGINT NOT NULL)"
@@ -399,9 +389,8 @@ class DuckDBStore(DuckDBAccounts):
     # -- reads ------------------------------------------------------------------------------
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """A read within the resting memory limit (run again with more if it does not fit)."""
-        cur = self._cursor()
-        try:
-            return self.memory.run(lambda: cur.execute(sql, list(params)).fetchall())
+        try:  # a new thread's cursor allocates too
+            return self.memory.run(lambda: self._cursor().execute(sql, list(params)).fetchall())
         except duckdb.OutOfMemoryException:
             raise self._out_of_memory() from None
 
@@ -409,19 +398,17 @@ class DuckDBStore(DuckDBAccounts):
         """A read someone waits for, with the memory limit raised while it runs: within the
         resting limit the dashboard's reads over millions of hits took 1.5–3× as long
         (docs/benchmarks.md)."""
-        cur = self._cursor()
         try:
             with self.memory.raised():
-                return cur.execute(sql, list(params)).fetchall()
+                return self._cursor().execute(sql, list(params)).fetchall()
         except duckdb.OutOfMemoryException:
             raise self._out_of_memory() from None
 
     def fetch_arrow(self, sql: str, params: Sequence[Any] = ()) -> pa.Table:
         """A read as an Arrow table (exports), with the memory limit raised like ``answer``."""
-        cur = self._cursor()
         try:
             with self.memory.raised():
-                table: pa.Table = cur.sql(sql, params=list(params)).to_arrow_table()
+                table: pa.Table = self._cursor().sql(sql, params=list(params)).to_arrow_table()
         except duckdb.OutOfMemoryException:
             raise self._out_of_memory() from None
         return table

@@ -40,7 +40,7 @@ class DuckDBAccounts:
         raise NotImplementedError
 
     @staticmethod
-    def _migrate_accounts(cur: duckdb.DuckDBPyConnection) -> None:
+    def _create_account_tables(cur: duckdb.DuckDBPyConnection) -> None:
         cur.execute(
             "CREATE TABLE IF NOT EXISTS users ("
             " id VARCHAR PRIMARY KEY, email VARCHAR NOT NULL UNIQUE, password_hash VARCHAR NOT NULL,"
