@@ -6,7 +6,7 @@ One app, one day of realistic hits (bench/querydata.py: sessions of several hits
 sources, clients and countries), written in time order batch by batch, each write numbered, and
 folded with ``Rollups.apply_stored`` reading the batch back from the events table — what the
 server's rollup feed does (``--source arrow``: ``Rollups.apply`` on the batch in memory, the bulk
-paths' way and the server's before it read from the table). Prints the fold
+paths' way). Prints the fold
 time of the first and the last batches (the baseline is the first batches of the same run: an empty
 day), microseconds per hit, and the process's peak RSS. Then compacts, and checks the rollup answers
 against the raw hits.

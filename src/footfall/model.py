@@ -155,7 +155,7 @@ def parse_uuid(value: str | None) -> str | None:
         return None
 
 
-# -- dashboard accounts (issue 7) ---------------------------------------------------------------
+# -- dashboard accounts ------------------------------------------------------------------------
 Role = Literal["owner", "viewer"]
 
 

@@ -54,7 +54,8 @@ def test_first_hit_sets_a_visitor_and_a_session_cookie(
     assert "Max-Age=1800" in cookies["_utmb"]  # 30 minutes, renewed on every hit
     for header in cookies.values():
         assert "Path=/" in header and "HttpOnly" in header
-        assert "Secure" not in header  # plain HTTP
+        # plain HTTP: no Secure, and so not SameSite=None, which browsers refuse without Secure
+        assert "Secure" not in header and "SameSite=Lax" in header
     assert ids(server) == [(visitor, session)]
 
 

@@ -1,4 +1,4 @@
-"""The web dashboard: logins, apps, the analytics view, realtime and public links (issue 7)."""
+"""The web dashboard: logins, apps, the analytics view, realtime and public links."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Feeding written hits to the rollups in bigger, rarer steps.
 
-Folding hits into the rollups costs about ten SQL statements whatever their number (measured when the feed was
-introduced: ~170 ms for 5,000 hits, ~575 ms for 50,000), so doing it after every one-second buffer
-flush would cost more CPU than collecting the hits. :class:`RollupFeed` writes the buffer's batches
+Folding hits into the rollups costs about ten SQL statements whatever their number (~170 ms for
+5,000 hits, ~575 ms for 50,000), so doing it after every one-second buffer flush would cost more
+CPU than collecting the hits. :class:`RollupFeed` writes the buffer's batches
 (:meth:`RollupFeed.write`), numbering each write in the events table's ``fold_seq`` column, and
 folds them in together once ``max_rows`` hits wait or the oldest has waited ``max_wait_ms``, and on
 shutdown. A fold reads its hits back from the events table by those numbers: nothing waits in the

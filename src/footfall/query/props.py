@@ -1,6 +1,6 @@
 """The custom property keys used in a period, most used first (the dashboard's events panel).
 
-Written for the dashboard (issue 7); DuckDB only for now — other dialects answer no keys."""
+Used by the dashboard; DuckDB only: other dialects answer no keys."""
 
 from __future__ import annotations
 
