@@ -79,8 +79,16 @@ def _iso(value: datetime) -> str:
     return value.replace(tzinfo=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+_RECORD_SLICE = 10_000  # rows turned into Python objects at a time
+
+
 def _records(table: pa.Table) -> Iterator[dict[str, Any]]:
-    for row in table.select(list(COLUMN_NAMES)).to_pylist():
+    rows = (
+        row
+        for batch in table.select(list(COLUMN_NAMES)).to_batches(max_chunksize=_RECORD_SLICE)
+        for row in batch.to_pylist()
+    )
+    for row in rows:
         out: dict[str, Any] = {}
         for name in COLUMN_NAMES:
             value = row[name]
