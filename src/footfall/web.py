@@ -13,8 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from footfall.collect.endpoints import EventEndpoint, PixelEndpoint
 from footfall.collect.script import tracker_routes
-from footfall.dashboard import dashboard_routes
-from footfall.dashboard.site import DashboardOptions
+from footfall.dashboard import DashboardOptions, dashboard_routes
 from footfall.runtime import Runtime
 
 HOT_PATHS = frozenset({"/p.gif", "/api/event"})

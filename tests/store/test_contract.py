@@ -39,8 +39,13 @@ def test_every_registered_backend_is_checked_here() -> None:
 
 
 @pytest.fixture(params=sorted(OPENERS))
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    opened = OPENERS[request.param](tmp_path)
+def opener(request: pytest.FixtureRequest) -> Callable[[Path], Store]:
+    return OPENERS[request.param]
+
+
+@pytest.fixture
+def store(opener: Callable[[Path], Store], tmp_path: Path) -> Iterator[Store]:
+    opened = opener(tmp_path)
     yield opened
     opened.close()
 
@@ -90,19 +95,18 @@ def test_deleting_events_before_a_time_keeps_the_rest_and_other_apps(store: Stor
     assert (store.count_events(APP_A), store.count_events(APP_B)) == (0, 1)
 
 
-def test_hits_survive_closing_and_opening_again(tmp_path: Path) -> None:
-    for name, opener in OPENERS.items():
-        directory = tmp_path / name
-        directory.mkdir()
-        first = opener(directory)
-        first.append_hits([msgspec.structs.astuple(hit(n)) for n in range(4)])
-        first.settle()
-        first.close()
-        again = opener(directory)
-        try:
-            assert again.count_events(APP_A) == 4, name
-        finally:
-            again.close()
+def test_hits_survive_closing_and_opening_again(
+    opener: Callable[[Path], Store], tmp_path: Path
+) -> None:
+    first = opener(tmp_path)
+    first.append_hits([msgspec.structs.astuple(hit(n)) for n in range(4)])
+    first.settle()
+    first.close()
+    again = opener(tmp_path)
+    try:
+        assert again.count_events(APP_A) == 4
+    finally:
+        again.close()
 
 
 # -- apps -----------------------------------------------------------------------------------

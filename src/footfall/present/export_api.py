@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from footfall.present.api_access import ApiAccess, ApiError, error_json
 
@@ -32,7 +32,7 @@ class ExportApi:
         except ApiError as exc:
             return error_json(exc.status, exc.message)
         except ValueError:
-            return JSONResponse({"error": "from/to: dates like 2026-01-31"}, status_code=400)
+            return error_json(400, "from/to: dates like 2026-01-31")
         rt = self.api.rt
         tables = export.event_tables(rt.store, app.id, lo, hi)
         name = f"footfall-{app.id}.{fmt}"
