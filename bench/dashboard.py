@@ -53,27 +53,22 @@ def load(db: Path, shape: Shape, fresh: bool) -> None:
     for stale in (db, db.with_name(db.name + ".wal")):
         stale.unlink(missing_ok=True)
     from footfall.apps import AppRegistry
+    from footfall.store.rollups import RollupFeed, Rollups
 
-    try:
-        from footfall.query.rollup import Rollups
-    except ImportError:  # a query layer without rollups
-        Rollups = None  # type: ignore[assignment,misc]
     store = open_store(str(db))
     clock = FrozenClock(shape.end_ms - 30 * 86_400_000)
     registry = AppRegistry(store, clock)
     apps = [registry.create(f"Site {n}", f"https://site{n}.example") for n in range(shape.apps)]
-    rollups = Rollups(store, lambda app_id: "UTC") if Rollups else None
+    feed = RollupFeed(Rollups(store, lambda app_id: "UTC"), clock, max_rows=10**9)
     started = time.perf_counter()
     for table in app_tables(shape, [a.id for a in apps], [a.hostname for a in apps]):
         for part in table.to_batches(max_chunksize=500_000):
             import pyarrow as pa
 
             batch = pa.Table.from_batches([part])
-            store.insert_events(batch)
-            if rollups is not None:
-                rollups.apply(batch)
-    if rollups is not None:
-        rollups.compact()
+            feed.write_table(batch)
+            feed.fold()
+    feed.rollups.compact()
     print(f"loaded {store.count_events():,} hits in {time.perf_counter() - started:.0f} s")
     store.close()
 

@@ -1,12 +1,11 @@
 """Rollup fold benchmark: does folding a batch cost the same late in a busy day as early in it?
 
-    python bench/fold.py [--hits 1000000] [--batch 50000] [--source stored|arrow]
+    python bench/fold.py [--hits 1000000] [--batch 50000]
 
 One app, one day of realistic hits (bench/querydata.py: sessions of several hits, real-looking
 sources, clients and countries), written in time order batch by batch, each write numbered, and
 folded with ``Rollups.apply_stored`` reading the batch back from the events table — what the
-server's rollup feed does (``--source arrow``: ``Rollups.apply`` on the batch in memory, the bulk
-paths' way). Prints the fold
+server's rollup feed does. Prints the fold
 time of the first and the last batches (the baseline is the first batches of the same run: an empty
 day), microseconds per hit, and the process's peak RSS. Then compacts, and checks the rollup answers
 against the raw hits.
@@ -27,8 +26,8 @@ from querydata import DAY_MS, Shape, app_tables
 from footfall.clock import FrozenClock
 from footfall.model import App
 from footfall.query import QueryEngine, QuerySpec
-from footfall.query.rollup import Rollups
 from footfall.store.duckdb import DuckDBStore
+from footfall.store.rollups import Rollups
 
 APP_ID = "33333333-3333-4333-8333-333333333333"
 
@@ -45,7 +44,6 @@ def main() -> None:
     )
     parser.add_argument("--hits", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=50_000)
-    parser.add_argument("--source", choices=["stored", "arrow"], default="stored")
     args = parser.parse_args()
     shape = Shape(apps=1, hits=args.hits, days=1)
     table = next(app_tables(shape, [APP_ID], ["bench.example"]))
@@ -58,10 +56,7 @@ def main() -> None:
             batch = table.slice(start, args.batch)
             store.insert_events(batch, fold_seq=n)
             t0 = time.perf_counter()
-            if args.source == "stored":
-                rollups.apply_stored(APP_ID, n - 1, n, [])
-            else:
-                rollups.apply(batch)
+            rollups.apply_stored(APP_ID, n - 1, n, [])
             times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         rollups.compact()
@@ -78,7 +73,7 @@ def main() -> None:
     first, last = sum(times[:k]) / k, sum(times[-k:]) / k
     print(
         f"{table.num_rows:,} hits of one day in {len(times)} batches of {args.batch:,},"
-        f" folded from {'the events table' if args.source == 'stored' else 'Arrow batches'}"
+        " folded from the events table"
     )
     print(
         f"fold, first {k} batches: {first * 1000:8.1f} ms  ({first / args.batch * 1e6:.1f} us/hit)"

@@ -4,8 +4,9 @@
         [--db-memory-resting 48MB]
 
 1. Generates the data set (bench/querydata.py: 10 apps, Zipf-like sizes, 30 days) and loads it with the
-   bulk loader — Arrow tables in ``ARROW_SCHEMA`` through ``store.insert_events`` — folding each slice
-   into the rollups with ``Rollups.apply`` exactly as a buffer flush does (both timed), then compacts.
+   bulk loader — Arrow tables in ``ARROW_SCHEMA`` written through the rollup feed
+   (``RollupFeed.write_table``), each slice folded in as the server folds a write (both timed), then
+   compacts.
    ``--reuse`` keeps an existing file.
 2. Times, median of ``--runs``: the dashboard set (aggregate with comparison, daily time series, top-10
    breakdowns of pages, sources, countries, browsers, OS and devices) through the QueryEngine with
@@ -31,8 +32,8 @@ from querydata import Shape, app_tables
 from footfall.clock import FrozenClock
 from footfall.model import App
 from footfall.query import QueryEngine, QuerySpec, parse_filters
-from footfall.query.rollup import Rollups
 from footfall.store.duckdb import DuckDBStore
+from footfall.store.rollups import RollupFeed, Rollups
 
 BREAKDOWNS = [
     "event:page",
@@ -56,7 +57,7 @@ def load(path: Path, shape: Shape) -> tuple[DuckDBStore, float, float]:
     ids = app_ids(shape.apps)
     for i, app_id in enumerate(ids):
         store.create_app(App(id=app_id, name=f"site{i}", url=f"https://site{i}.example"))
-    rollups = Rollups(store, lambda _: "UTC")
+    feed = RollupFeed(Rollups(store, lambda _: "UTC"), FrozenClock(0), max_rows=10**9)
     load_s = rollup_s = 0.0
     hosts = [f"site{i}.example" for i in range(shape.apps)]
     for table in app_tables(shape, ids, hosts):
@@ -65,15 +66,15 @@ def load(path: Path, shape: Shape) -> tuple[DuckDBStore, float, float]:
 
             part = pa.Table.from_batches([batch])
             t0 = time.perf_counter()
-            store.insert_events(part)
+            feed.write_table(part)
             t1 = time.perf_counter()
-            rollups.apply(part)
+            feed.fold()
             t2 = time.perf_counter()
             load_s += t1 - t0
             rollup_s += t2 - t1
         print(f"  loaded {table.num_rows:,} hits", flush=True)
     t0 = time.perf_counter()
-    rollups.compact()
+    feed.rollups.compact()
     rollup_s += time.perf_counter() - t0
     return store, load_s, rollup_s
 
@@ -266,6 +267,7 @@ def upkeep_per_flush(store: DuckDBStore, app_id: str, shape: Shape, size: int = 
     import pyarrow.compute as pc
 
     rollups = Rollups(store, lambda _: "UTC")
+    feed = RollupFeed(rollups, FrozenClock(0), max_rows=10**9)
     recent = store.fetch_arrow(
         "SELECT * EXCLUDE (fold_seq) FROM events WHERE app_id = ? ORDER BY ts DESC LIMIT ?",
         [app_id, 3 * size],
@@ -275,9 +277,9 @@ def upkeep_per_flush(store: DuckDBStore, app_id: str, shape: Shape, size: int = 
         part = recent.slice(n * size, size)
         ids = pc.binary_join_element_wise(pa.scalar(f"again{n}-"), part.column("hit_id"), "")
         part = part.set_column(0, "hit_id", ids)
-        store.insert_events(part)
+        feed.write_table(part)
         t0 = time.perf_counter()
-        rollups.apply(part)
+        feed.fold()
         samples.append(time.perf_counter() - t0)
     t0 = time.perf_counter()
     rollups.compact()

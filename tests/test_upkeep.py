@@ -9,14 +9,13 @@ import msgspec
 
 from footfall.apps import AppRegistry
 from footfall.clock import FrozenClock
-from footfall.hit_tables import hits_to_table
 from footfall.model import App
 from footfall.query import QueryEngine, QuerySpec
-from footfall.query.rollup import Rollups
+from footfall.store.rollups import Rollups, rebuild_mark
 from footfall.upkeep import Upkeep
 from tests.collect.test_pixel import CHROME
 from tests.live import LiveServer
-from tests.query.dataset import NOW_MS, OTHER_ID, hits, load
+from tests.query.dataset import NOW_MS, OTHER_ID, load
 
 
 def test_flushed_hits_reach_the_rollups(server: LiveServer, app: App, http: httpx.Client) -> None:
@@ -45,7 +44,7 @@ def test_retention_deletes_old_raw_events_and_keeps_rollups(tmp_path: Path) -> N
     store.save_app(msgspec.structs.replace(berlin, retention_days=1))
     registry = AppRegistry(store, clock)
     rollups = Rollups(store, lambda app_id: registry.get(app_id).timezone)  # type: ignore[union-attr]
-    rollups.apply(hits_to_table(hits()))  # rebuilt from raw by compaction below
+    store.write([rebuild_mark(berlin.id), rebuild_mark(other.id)])  # by compaction below
     upkeep = Upkeep(store, registry, rollups, clock, interval=0)
     q = QuerySpec(berlin, "7d", "2026-01-10")
     try:

@@ -22,10 +22,9 @@ from footfall.identify.identifier import Identifier
 from footfall.identify.sessions import SessionTracker
 from footfall.ingest import Counters, Ingest
 from footfall.query.engine import QueryEngine
-from footfall.query.feed import RollupFeed
-from footfall.query.rollup import Rollups
 from footfall.settings import Config
 from footfall.store.base import Store, open_store
+from footfall.store.rollups import RollupFeed, Rollups
 from footfall.upkeep import Upkeep
 
 log = logging.getLogger("footfall")

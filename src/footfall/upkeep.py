@@ -12,8 +12,8 @@ import threading
 
 from footfall.apps import AppRegistry
 from footfall.clock import Clock
-from footfall.query.rollup import Rollups
 from footfall.store.base import Store
+from footfall.store.rollups import Rollups
 
 log = logging.getLogger("footfall.upkeep")
 DAY_MS = 86_400_000

@@ -28,9 +28,8 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         )
         store.create_app(App(id=OTHER_ID, name="other", url="https://other.example"))
         server.runtime.apps.reload()
-        table = hits_to_table(hits())
-        store.insert_events(table)
-        server.runtime.rollups.apply(table)
+        server.runtime.feed.write_table(hits_to_table(hits()))
+        server.runtime.feed.fold()
         yield server
 
 

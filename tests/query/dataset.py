@@ -23,9 +23,11 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
+from footfall.clock import FrozenClock
 from footfall.hit_tables import ARROW_SCHEMA, hits_to_table
 from footfall.model import App, Hit
 from footfall.store.duckdb import DuckDBStore
+from footfall.store.rollups import RollupFeed, Rollups
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW_MS = 1_768_046_400_000  # 2026-01-10T12:00:00Z
@@ -172,15 +174,24 @@ def hits() -> list[Hit]:
     ]
 
 
-def load(path: Path) -> tuple[DuckDBStore, App, App]:
-    """A DuckDB file holding the two apps and every hit above."""
+def load(path: Path, *, stored: bool = True) -> tuple[DuckDBStore, App, App]:
+    """A DuckDB file holding the two apps and every hit above (``stored=False``: no hits)."""
     store = DuckDBStore(str(path))
     berlin = App(id=APP_ID, name="berlin", url="https://site.example", timezone="Europe/Berlin")
     other = App(id=OTHER_ID, name="other", url="https://other.example")
     store.create_app(berlin)
     store.create_app(other)
-    store.insert_events(hits_to_table(hits()))
+    if stored:
+        store.insert_events(hits_to_table(hits()))
     return store, berlin, other
+
+
+def fold_in(rollups: Rollups, written: list[Hit] | pa.Table) -> None:
+    """Write hits as the server does (a numbered write of the rollup feed) and fold them in."""
+    feed = RollupFeed(rollups, FrozenClock(NOW_MS), max_rows=10**9)
+    table = written if isinstance(written, pa.Table) else hits_to_table(written)
+    feed.write_table(table)
+    feed.fold()
 
 
 def one_hit_sessions(app_id: str, count: int, end_ms: int) -> pa.Table:

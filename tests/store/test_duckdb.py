@@ -13,12 +13,11 @@ import pytest
 
 from footfall.clock import FrozenClock
 from footfall.model import App, Hit
-from footfall.query.feed import RollupFeed
 from footfall.query.periods import as_utc
-from footfall.query.rollup import Rollups
 from footfall.schema import COLUMN_NAMES, EVENT_COLUMNS
 from footfall.store.base import StoreBusy
 from footfall.store.duckdb import ROW_GROUP_ROWS, DuckDBStore
+from footfall.store.rollups import RollupFeed, Rollups
 from tests.query.dataset import NOW_MS, one_hit_sessions
 
 APP_ID = "00000000-0000-4000-8000-00000000000a"

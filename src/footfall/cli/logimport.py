@@ -113,8 +113,7 @@ def import_log(
         enricher = Enricher(default_steps(Config(db=db)))
         show = sys.stderr.isatty() if progress is None else progress
         from footfall.clock import SystemClock
-        from footfall.query.feed import RollupFeed
-        from footfall.query.rollup import Rollups
+        from footfall.store.rollups import RollupFeed, Rollups
 
         rollups = Rollups(
             registry.store, lambda app_id: getattr(registry.get(app_id), "timezone", None)

@@ -13,11 +13,11 @@ from footfall.clock import SystemClock
 
 if TYPE_CHECKING:
     from footfall.apps import AppRegistry
-    from footfall.query.rollup import Rollups
+    from footfall.store.rollups import Rollups
 
 
 def _rollups(registry: AppRegistry) -> Rollups:
-    from footfall.query.rollup import Rollups
+    from footfall.store.rollups import Rollups
 
     def tz_of(app_id: str) -> str | None:
         app = registry.get(app_id)
@@ -102,12 +102,18 @@ def import_cmd(file: Path, app_key: str, db: str, store: str) -> None:
     try:
         app = find_app(registry, app_key)
         with file.open("rb") as fh:
+            from footfall.store.rollups import RollupFeed
+
+            # folded in once, at the end (a file of any size: bounded steps)
+            feed = RollupFeed(_rollups(registry), SystemClock(), max_wait_ms=10**12)
             try:
                 added, skipped = export.import_hits(
-                    registry.store, _rollups(registry), export.read_ndjson(fh, app.id), app.id
+                    registry.store, feed, export.read_ndjson(fh, app.id), app.id
                 )
             except export.EventFormatError as exc:
                 raise click.ClickException(f"{file}: {exc}") from None
+            finally:
+                feed.fold()  # what was written is folded in, even when a later line was bad
     finally:
         registry.store.close()
     click.echo(f"imported {added} hits into {app.name}; {skipped} were there already")

@@ -11,9 +11,8 @@ from typing import Any
 
 from footfall.clock import Clock
 from footfall.model import App
-from footfall.query.fast import FastPath
+from footfall.query.fast import RAW, FastPath, Route
 from footfall.query.periods import Window, bucket_keys, default_interval, previous, window
-from footfall.query.rollup import Rollups
 from footfall.query.spec import (
     INTERVALS,
     Dim,
@@ -24,6 +23,7 @@ from footfall.query.spec import (
 )
 from footfall.query.sql import Builder, Scope, Sql, split_metrics
 from footfall.store.base import Store
+from footfall.store.rollups import Rollups
 
 Number = float | int | None
 MAX_LIMIT = 10_000
@@ -58,25 +58,52 @@ class QueryEngine:
         self.sql = Builder(store.dialect)
         self.fast = FastPath(Rollups(store, lambda _: None, create=False)) if use_rollups else None
 
-    def _fast(self, q: QuerySpec, w: Window) -> FastPath | None:
-        if self.fast is not None and self.fast.usable(
-            q.app.id, q.app.timezone or "UTC", w, q.filters, q.include_bots
-        ):
-            return self.fast
-        return None
+    def _route(
+        self,
+        q: QuerySpec,
+        w: Window,
+        dim: Dim | None,
+        metrics: Sequence[str],
+        *,
+        bots: bool = False,
+        buckets: bool = True,
+    ) -> Route:
+        if self.fast is None:
+            return RAW
+        return self.fast.route(
+            q.app.id,
+            q.app.timezone or "UTC",
+            w,
+            filters=q.filters,
+            bots=q.include_bots or bots,
+            dim=dim,
+            metrics=metrics,
+            buckets=buckets,
+        )
 
     # -- shared -----------------------------------------------------------------------------
     def window(self, q: QuerySpec) -> Window:
         return window(q.period, q.date, q.app.timezone, self.clock.now_ms())
 
     def scope(
-        self, q: QuerySpec, w: Window, *, bots_only: bool = False, pageviews_only: bool = False
+        self,
+        q: QuerySpec,
+        w: Window,
+        route: Route,
+        *,
+        bots_only: bool = False,
+        pageviews_only: bool = False,
     ) -> Scope:
         for f in q.filters:
             dimension(f.dimension, "filters")
-        table = self.fast is not None and self.fast.sessions_ready(q.app.id)
         return Scope(
-            q.app.id, w, q.filters, q.include_bots or bots_only, bots_only, pageviews_only, table
+            q.app.id,
+            w,
+            q.filters,
+            q.include_bots or bots_only,
+            bots_only,
+            pageviews_only,
+            route.sessions_table,
         )
 
     def _check_conversion(self, scope: Scope, metrics: Sequence[str]) -> None:
@@ -99,12 +126,11 @@ class QueryEngine:
         return {m: _number(m, values.get(m)) for m in metrics}
 
     def _totals_any(self, q: QuerySpec, w: Window, metrics: list[str]) -> dict[str, float | int]:
-        fast = self._fast(q, w)
-        found = fast.table(q.app.id, w, None, metrics, "all") if fast else None
-        if found is not None:
-            row = found.get(("", ""), {})
+        route = self._route(q, w, None, metrics)
+        if route.rollups and self.fast is not None:
+            row = self.fast.table(q.app.id, w, None, metrics, "all").get(("", ""), {})
             return {m: _number(m, row.get(m)) for m in metrics}
-        return self._totals(self.scope(q, w), metrics)
+        return self._totals(self.scope(q, w, route), metrics)
 
     def _base_visitors(
         self, scope: Scope, key: Sql | None, visit_dims: list[Dim] | None = None
@@ -119,7 +145,7 @@ class QueryEngine:
     ) -> dict[str, dict[str, float | int | None]]:
         wanted = list(check_metrics(list(metrics)))
         w = self.window(q)
-        scope = self.scope(q, w)
+        scope = self.scope(q, w, self._route(q, w, None, wanted))
         self._check_conversion(scope, wanted)
         now = self._totals_any(q, w, wanted)
         out: dict[str, dict[str, float | int | None]] = {m: {"value": now[m]} for m in wanted}
@@ -149,11 +175,11 @@ class QueryEngine:
             interval = "hour"  # a rolling window has no whole days
         if interval == "hour" and w.days > 31:
             raise QueryError("interval", "interval=hour covers at most 31 days")
-        scope = self.scope(q, w)
+        route = self._route(q, w, None, wanted, buckets=interval in ("day", "week", "month"))
+        scope = self.scope(q, w, route)
         self._check_conversion(scope, wanted)
-        fast = self._fast(q, w) if interval in ("day", "week", "month") else None
-        table = fast.table(q.app.id, w, None, wanted, interval) if fast else None
-        if table is not None:
+        if route.rollups and self.fast is not None:
+            table = self.fast.table(q.app.id, w, None, wanted, interval)
             keys = bucket_keys(w, interval, self.clock.now_ms())
             return [
                 {"date": k, **{m: _number(m, table.get((k, ""), {}).get(m)) for m in wanted}}
@@ -191,15 +217,16 @@ class QueryEngine:
         if page < 1:
             raise QueryError("page", "page must be 1 or more")
         w = self.window(q)
+        bots_only = dim.name == "bot:name"
+        route = self._route(q, w, dim, wanted, bots=bots_only)
         scope = self.scope(
-            q, w, bots_only=dim.name == "bot:name", pageviews_only=dim.name == "event:page"
+            q, w, route, bots_only=bots_only, pageviews_only=dim.name == "event:page"
         )
         self._check_conversion(scope, wanted)
         hit_m, sess_m = split_metrics(wanted)
         sort = next((m for m in wanted if m != "conversion_rate"), "visitors")
-        fast = self._fast(q, w) if not scope.bots_only else None
-        quick = fast.breakdown(q.app.id, w, dim, wanted, sort, limit, page) if fast else None
-        if quick is not None:
+        if route.rollups and self.fast is not None:
+            quick = self.fast.breakdown(q.app.id, w, dim, wanted, sort, limit, page)
             return [{dim.short: v, **{m: _number(m, r.get(m)) for m in wanted}} for v, r in quick]
         sql = self.sql.breakdown(scope, dim, hit_m, sess_m, sort, limit, (page - 1) * limit)
         found = [dict(zip(["k", *hit_m, *sess_m], row, strict=True)) for row in self._run(sql)]

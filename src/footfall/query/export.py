@@ -27,8 +27,8 @@ from footfall.query.periods import as_utc, local_midnight_ms, zone
 from footfall.schema import COLUMN_NAMES, COLUMNS_BY_NAME, cap_text, clean_props
 
 if TYPE_CHECKING:
-    from footfall.query.rollup import Rollups
     from footfall.store.base import Store
+    from footfall.store.rollups import RollupFeed
 
 FORMAT = "footfall-events"
 VERSION = 1
@@ -220,9 +220,10 @@ def read_ndjson(lines: Iterable[bytes], app_id: str) -> Iterator[Hit]:
 
 
 def import_hits(
-    store: Store, rollups: Rollups | None, hits: Iterable[Hit], app_id: str, chunk: int = 50_000
+    store: Store, feed: RollupFeed | None, hits: Iterable[Hit], app_id: str, chunk: int = 50_000
 ) -> tuple[int, int]:
-    """Insert the hits the app does not have yet (by hit_id). Returns (added, skipped)."""
+    """Insert the hits the app does not have yet (by hit_id), through the rollup feed when
+    given (the caller folds them in: ``feed.fold()``). Returns (added, skipped)."""
     added = skipped = 0
     batch: list[Hit] = []
 
@@ -247,9 +248,10 @@ def import_hits(
                 fresh[str(h.hit_id)] = h
         if fresh:
             table = hits_to_table(list(fresh.values()))
-            store.insert_events(table)
-            if rollups is not None:
-                rollups.apply(table)
+            if feed is not None:
+                feed.write_table(table)
+            else:
+                store.insert_events(table)
             added += len(fresh)
         batch.clear()
 

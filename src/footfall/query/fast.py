@@ -1,6 +1,7 @@
-"""Answers from the rollups (see footfall.query.rollup) when a query allows it, else ``None``.
+"""Answers from the rollups (written by footfall.store.rollups), and :meth:`FastPath.route`,
+the one place that decides whether the rollups or the raw events answer a query.
 
-Allowed: whole local days (every period but realtime), no filters, bots excluded, rollups present and
+Rollups answer whole local days (every period but realtime), no filters, bots excluded, rollups present and
 in the app's current time zone, and metrics/dimensions the rollups hold. Counts (pageviews, events,
 visits, bounce rate, visit duration, views per visit) are exact and equal the raw answers; unique
 visitors are HyperLogLog estimates (exact in practice below a few hundred, ~1.6 % standard error for
@@ -13,13 +14,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from footfall.query.periods import Window, bucket_keys
-from footfall.query.rollup import Rollups
-from footfall.query.rollup_schema import SESSION_DIMS, SKETCH_DIMS, TOTAL, precision
 from footfall.query.spec import HIT_METRICS, SESSION_METRICS, Dim
+from footfall.store.rollups import Rollups
+from footfall.store.rollups.shape import SESSION_DIMS, SKETCH_DIMS, TOTAL, precision
 
 Unit = tuple[str, date]  # ("d" | "w" | "m", first day of the unit)
 
@@ -65,6 +67,31 @@ def estimate_sql(p: int) -> str:
     )
 
 
+def _held(dim: Dim | None, metrics: Sequence[str]) -> bool:
+    """The rollups hold every metric for the dimension (None: the total)."""
+    name = TOTAL if dim is None else dim.name
+    hit_m = [m for m in metrics if m in HIT_METRICS]
+    sess_m = [m for m in metrics if m in SESSION_METRICS]
+    if len(hit_m) + len(sess_m) != len(metrics):
+        return False
+    if "visitors" in hit_m and name not in SKETCH_DIMS:
+        return False
+    if any(m != "visitors" for m in hit_m) and name != TOTAL and name not in SKETCH_DIMS:
+        return False
+    return not (sess_m and name not in SESSION_DIMS)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a query is answered from (:meth:`FastPath.route`)."""
+
+    rollups: bool  # the rollup tables answer it whole
+    sessions_table: bool  # else the raw path may read visits from the ``sessions`` table
+
+
+RAW = Route(rollups=False, sessions_table=False)
+
+
 class FastPath:
     def __init__(self, rollups: Rollups) -> None:
         self.r = rollups
@@ -72,17 +99,37 @@ class FastPath:
         self._meta_key: tuple[object, str] | None = None
         self._meta: tuple[dict[str, str], set[tuple[str, date] | None]] = ({}, set())
 
-    def supports(self, dim: Dim | None, metrics: Sequence[str]) -> bool:
-        name = TOTAL if dim is None else dim.name
-        hit_m = [m for m in metrics if m in HIT_METRICS]
-        sess_m = [m for m in metrics if m in SESSION_METRICS]
-        if len(hit_m) + len(sess_m) != len(metrics):
-            return False
-        if "visitors" in hit_m and name not in SKETCH_DIMS:
-            return False
-        if any(m != "visitors" for m in hit_m) and name != TOTAL and name not in SKETCH_DIMS:
-            return False
-        return not (sess_m and name not in SESSION_DIMS)
+    def route(
+        self,
+        app_id: str,
+        tz: str,
+        w: Window,
+        *,
+        filters: Sequence[object],
+        bots: bool,
+        dim: Dim | None,
+        metrics: Sequence[str],
+        buckets: bool = True,
+    ) -> Route:
+        """Where a query's answer comes from. The rollups answer it when they hold the app
+        whole, in its current time zone, and the query asks for whole local days (``buckets``:
+        its buckets are days, weeks or months), no filters, no bots, and metrics they hold for
+        the dimension. Otherwise raw events answer it, reading visits from the ``sessions``
+        table when that holds every session of the app (time zone does not matter there)."""
+        if not self.r.enabled:
+            return RAW
+        state, stale = self.meta(app_id)
+        complete = app_id in state and None not in stale
+        rollups = (
+            complete
+            and state[app_id] == tz
+            and buckets
+            and w.first_day is not None
+            and not filters
+            and not bots
+            and _held(dim, metrics)
+        )
+        return Route(rollups=rollups, sessions_table=complete)
 
     def meta(self, app_id: str) -> tuple[dict[str, str], set[tuple[str, date] | None]]:
         """Rollup state and stale units, read once per store write generation (every write in
@@ -92,21 +139,6 @@ class FastPath:
             self._meta = (self.r.state(), self.r.dirty_days(app_id))
             self._meta_key = key
         return self._meta
-
-    def sessions_ready(self, app_id: str) -> bool:
-        """The ``sessions`` table holds every session of the app (time zone does not matter)."""
-        if not self.r.enabled:
-            return False
-        state, stale = self.meta(app_id)
-        return app_id in state and None not in stale
-
-    def usable(
-        self, app_id: str, tz: str, w: Window, filters: Sequence[object], bots: bool
-    ) -> bool:
-        if not self.r.enabled or filters or bots or w.first_day is None:
-            return False
-        state, stale = self.meta(app_id)
-        return state.get(app_id) == tz and None not in stale
 
     # -- pieces -----------------------------------------------------------------------------
     def visitors(
@@ -199,10 +231,8 @@ class FastPath:
     # -- whole answers ----------------------------------------------------------------------
     def table(
         self, app_id: str, w: Window, dim: Dim | None, metrics: list[str], key: str
-    ) -> dict[tuple[str, str], dict[str, Any]] | None:
-        """Every metric per (bucket key, value), or None when the rollups cannot say."""
-        if not self.supports(dim, metrics):
-            return None
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """Every metric per (bucket key, value), for a query :meth:`route` sent here."""
         name = TOTAL if dim is None else dim.name
         hit_m = [m for m in metrics if m in HIT_METRICS]
         sess_m = [m for m in metrics if m in SESSION_METRICS]
@@ -220,10 +250,8 @@ class FastPath:
 
     def breakdown(
         self, app_id: str, w: Window, dim: Dim, metrics: list[str], sort: str, limit: int, page: int
-    ) -> list[tuple[str, dict[str, Any]]] | None:
-        """Rows (value, metrics) best first, or None when the rollups cannot say."""
-        if not self.supports(dim, metrics):
-            return None
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Rows (value, metrics) best first, for a query :meth:`route` sent here."""
         name = dim.name
         hit_m = [m for m in metrics if m in ("pageviews", "events")]
         sess_m = [m for m in metrics if m in SESSION_METRICS]

@@ -74,7 +74,7 @@ class Dim:
     column: str  # events column (visit dimensions: taken from the session's first hit)
 
 
-_DIMS: tuple[Dim, ...] = (
+DIMS: tuple[Dim, ...] = (
     Dim("event:page", "page", "event", "path"),
     Dim("event:name", "name", "event", "event"),
     Dim("event:hostname", "hostname", "event", "hostname"),
@@ -103,8 +103,8 @@ _DIMS: tuple[Dim, ...] = (
     Dim("visit:identity", "identity", "visit", "identity"),
     Dim("bot:name", "bot", "event", "bot"),
 )
-DIMS_BY_NAME: dict[str, Dim] = {d.name: d for d in _DIMS}
-DIMENSIONS: dict[str, str] = {d.name: d.short for d in _DIMS}
+DIMS_BY_NAME: dict[str, Dim] = {d.name: d for d in DIMS}
+DIMENSIONS: dict[str, str] = {d.name: d.short for d in DIMS}
 PROPS_PREFIX = "event:props:"
 NONE_VALUE = "(none)"  # how an empty value is shown, and how a filter asks for it
 _PROP_KEY = re.compile(r"[^\x00-\x1f]{1,64}")

@@ -58,7 +58,7 @@ class Scope:
     bots_only: bool = False
     pageviews_only: bool = False  # the page breakdown looks at pageviews only
     sessions_table: bool = (
-        False  # read sessions from the materialised table (footfall.query.rollup)
+        False  # read sessions from the materialised table (footfall.store.rollups)
     )
 
     @property

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from footfall.model import ApiKey, App, LoginSession, User
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+
+# a statement's values: positional (``?``) or by name (``$name``)
+Params = Sequence[Any] | Mapping[str, Any]
+Step = tuple[str, Params]
 
 
 class StoreError(Exception):
@@ -92,10 +97,10 @@ class Store(Protocol):
     def save_salt(self, day: int, salt: bytes, created: int) -> None: ...
     def delete_salts(self, before_day: int) -> int: ...
 
-    # derived tables (footfall.query.rollup): statements from footfall.query, in one transaction
+    # derived tables (footfall.store.rollups): statements in one transaction
     def write(
         self,
-        steps: Sequence[tuple[str, Sequence[Any]]],
+        steps: Sequence[Step],
         tables: dict[str, pa.Table] | None = None,
         *,
         threads: int | None = None,

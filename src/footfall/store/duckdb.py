@@ -6,13 +6,13 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from footfall.schema import EVENT_COLUMNS, Column
-from footfall.store.base import StoreBusy, StoreError, StoreOutOfMemory
+from footfall.store.base import Step, StoreBusy, StoreError, StoreOutOfMemory
 from footfall.store.duckdb_accounts import DuckDBAccounts, first_row, rollback
 from footfall.store.duckdb_memory import MemoryBudget
 
@@ -304,10 +304,10 @@ class DuckDBStore(DuckDBAccounts):
             cur.unregister("_footfall_ids")
         return {r[0] for r in rows}
 
-    # -- derived tables (footfall.query.rollup) -----------------------------------------------
+    # -- derived tables (footfall.store.rollups) -----------------------------------------------
     def write(
         self,
-        steps: Sequence[tuple[str, Sequence[Any]]],
+        steps: Sequence[Step],
         tables: dict[str, pa.Table] | None = None,
         *,
         threads: int | None = None,
@@ -322,7 +322,7 @@ class DuckDBStore(DuckDBAccounts):
 
     def _transaction(
         self,
-        steps: Sequence[tuple[str, Sequence[Any]]],
+        steps: Sequence[Step],
         tables: dict[str, pa.Table] | None,
         threads: int | None,
     ) -> list[list[tuple[Any, ...]]]:
@@ -338,7 +338,7 @@ class DuckDBStore(DuckDBAccounts):
             cur.execute("BEGIN TRANSACTION")
             try:
                 for sql, params in steps:
-                    cur.execute(sql, list(params))
+                    cur.execute(sql, params if isinstance(params, Mapping) else list(params))
                     out.append(cur.fetchall() if cur.description else [])
                 cur.execute("COMMIT")
             except BaseException:

@@ -12,9 +12,9 @@ from footfall.hit_tables import hits_to_table
 from footfall.model import App, Hit
 from footfall.query import QueryEngine, QuerySpec, parse_filters
 from footfall.query.fast import units
-from footfall.query.rollup import Rollups
 from footfall.store.duckdb import DuckDBStore
-from tests.query.dataset import NOW_MS, at, hits, load
+from footfall.store.rollups import Rollups
+from tests.query.dataset import NOW_MS, at, fold_in, hits, load
 
 DIMS = [
     "event:page",
@@ -44,13 +44,13 @@ def engines(store: DuckDBStore) -> tuple[QueryEngine, QueryEngine]:
 
 def built(path: Path, batches: int) -> tuple[DuckDBStore, App, Rollups]:
     """The data set, folded into the rollups in ``batches`` slices, as buffer flushes would."""
-    store, berlin, other = load(path)
+    store, berlin, other = load(path, stored=False)
     zones = {berlin.id: berlin.timezone, other.id: other.timezone}
     rollups = Rollups(store, zones.get)
     table = hits_to_table(hits())
     step = -(-table.num_rows // batches)
     for start in range(0, table.num_rows, step):
-        rollups.apply(table.slice(start, step))
+        fold_in(rollups, table.slice(start, step))
     return store, berlin, rollups
 
 
@@ -122,9 +122,7 @@ def test_a_session_continued_in_a_later_batch_is_recounted(tmp_path: Path) -> No
             session_id="s5",
             path="/pricing",
         )
-        batch = hits_to_table([later])
-        store.insert_events(batch)
-        rollups.apply(batch)
+        fold_in(rollups, [later])
         assert fast.aggregate(q, SESSION) == raw.aggregate(q, SESSION)
         assert fast.aggregate(q, ["bounce_rate"])["bounce_rate"]["value"] == 0
         assert fast.breakdown(q, "visit:exit_page", ["visits"]) == raw.breakdown(
@@ -152,9 +150,7 @@ def test_an_earlier_hit_arriving_late_moves_its_session_to_new_first_hit_values(
             source="Bing",
             browser="Firefox",
         )
-        batch = hits_to_table([early])
-        store.insert_events(batch)
-        rollups.apply(batch)
+        fold_in(rollups, [early])
         for dim in ("visit:source", "visit:browser", "visit:entry_page"):
             assert fast.breakdown(q, dim, ["visits", *SESSION[1:]]) == raw.breakdown(
                 q, dim, ["visits", *SESSION[1:]]
@@ -199,20 +195,13 @@ def test_queries_the_rollups_cannot_answer_use_raw_hits(tmp_path: Path) -> None:
 
 
 def test_a_time_zone_change_rebuilds_the_rollups(tmp_path: Path) -> None:
-    store, berlin, other = load(tmp_path / "r.duckdb")
+    store, berlin, other = load(tmp_path / "r.duckdb", stored=False)
     zones = {berlin.id: "UTC", other.id: "UTC"}
     rollups = Rollups(store, zones.get)
-    rollups.apply(hits_to_table(hits()))
+    fold_in(rollups, hits())
     zones[berlin.id] = "Europe/Berlin"
-    rollups.apply(
-        hits_to_table(
-            [Hit(hit_id="late", app_id=berlin.id, ts=NOW_MS, visitor_id="z", session_id="z")]
-        )
-    )
-    store.insert_events(
-        hits_to_table(
-            [Hit(hit_id="late", app_id=berlin.id, ts=NOW_MS, visitor_id="z", session_id="z")]
-        )
+    fold_in(
+        rollups, [Hit(hit_id="late", app_id=berlin.id, ts=NOW_MS, visitor_id="z", session_id="z")]
     )
     try:
         rollups.compact()

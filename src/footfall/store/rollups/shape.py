@@ -1,11 +1,19 @@
-"""The rollup tables' shape: their DDL, dimensions, HyperLogLog parameters and the small SQL
-fragments a fold and the fast path share (footfall.query.rollup builds the statements)."""
+"""What every rollup table shares: dimensions, HyperLogLog parameters, SQL fragments and
+:class:`Statement`, the named-parameter SQL the rollup modules are written in. The query side
+(footfall.query.fast) reads the rollups with the same constants."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from footfall.query.spec import _DIMS, NONE_VALUE
+from footfall.query.periods import Window, as_utc, utc_offsets
+from footfall.query.spec import DIMS, NONE_VALUE
+from footfall.store.base import Step
+
+Steps = list[Step]
 
 P_TOTAL = 12  # HyperLogLog precision for the total: 4096 registers, ~1.6 % standard error
 P_DIM = 10  # for dimension values: 1024 registers, ~3.3 % standard error
@@ -18,9 +26,9 @@ FOLD_THREADS = 1
 
 # first-hit visit attributes: fixed once a session's first hit is stored, so sketchable per hit
 FIRST_HIT_DIMS = [
-    d for d in _DIMS if d.level == "visit" and d.short not in ("entry_page", "exit_page")
+    d for d in DIMS if d.level == "visit" and d.short not in ("entry_page", "exit_page")
 ]
-VISIT_DIMS = [d for d in _DIMS if d.level == "visit"]
+VISIT_DIMS = [d for d in DIMS if d.level == "visit"]
 HIT_DIMS = {"event:page": "path", "event:name": "event", "event:hostname": "hostname"}
 # first-hit attributes with per-hit counts and visitor sketches (the others: sessions path / raw)
 _SKETCHED = {"source", "referrer", "medium", "utm_source", "utm_medium", "utm_campaign"}
@@ -37,6 +45,22 @@ FOLD_COLUMNS = tuple(
 )
 
 
+class Statement:
+    """SQL with named parameters (``$app``), bound by name: a value never becomes SQL text.
+
+    The rollup modules build their statements once, at import, from this package's constants."""
+
+    __slots__ = ("names", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.names = tuple(dict.fromkeys(re.findall(r"\$([a-z_]+)", text)))
+
+    def bind(self, **values: Any) -> Step:
+        """The statement with the values it names (DuckDB refuses values it does not use)."""
+        return (self.text, {name: values[name] for name in self.names})
+
+
 def precision(dim: str) -> int:
     return P_TOTAL if dim == TOTAL else P_DIM
 
@@ -49,31 +73,13 @@ def or_none(expr: str) -> str:
     return f"coalesce(nullif({expr}, ''), '{NONE_VALUE}')"
 
 
-_SESSION_COLS = ", ".join(f"{visit_column(d.short)} VARCHAR" for d in FIRST_HIT_DIMS)
-DDL = [
-    "CREATE TABLE IF NOT EXISTS sessions (app_id VARCHAR, session_id VARCHAR, visitor_id VARCHAR,"
-    " vh UBIGINT, started TIMESTAMP, ended TIMESTAMP, s_pageviews INTEGER, s_hits INTEGER,"
-    " bot VARCHAR, v_entry_page VARCHAR, entry_ts TIMESTAMP, v_exit_page VARCHAR, exit_ts TIMESTAMP, "
-    + _SESSION_COLS
-    + ")",
-    "CREATE TABLE IF NOT EXISTS rollup_hits (app_id VARCHAR, day DATE, dim VARCHAR, value VARCHAR,"
-    " pageviews BIGINT, events BIGINT)",
-    "CREATE TABLE IF NOT EXISTS rollup_sessions (app_id VARCHAR, day DATE, dim VARCHAR,"
-    " value VARCHAR, visits BIGINT, bounces BIGINT, duration DOUBLE, pageviews BIGINT)",
-    "CREATE TABLE IF NOT EXISTS rollup_hll (app_id VARCHAR, unit VARCHAR, day DATE, dim VARCHAR,"
-    " value VARCHAR, reg SMALLINT, rho TINYINT)",
-    "CREATE TABLE IF NOT EXISTS rollup_dirty (app_id VARCHAR, unit VARCHAR, day DATE)",
-    "CREATE TABLE IF NOT EXISTS rollup_state (app_id VARCHAR PRIMARY KEY, tz VARCHAR)",
-]
+def dim_pair(dim: str, value: str) -> str:
+    """A (dimension, value) struct; ``dim`` is one of this module's constants, never input."""
+    return f"{{'dim': '{dim}', 'value': {value}}}"
 
 
 def hll_register(p: int, vh: str = "vh") -> str:
     return f"CAST({vh} & {(1 << p) - 1} AS SMALLINT)"
-
-
-def dim_pair(dim: str, value: str) -> str:
-    """A (dimension, value) struct; ``dim`` is one of this module's constants, never input."""
-    return f"{{'dim': '{dim}', 'value': {value}}}"
 
 
 def hll_rho(p: int, vh: str = "vh") -> str:
@@ -81,9 +87,26 @@ def hll_rho(p: int, vh: str = "vh") -> str:
     return f"CAST(CASE WHEN {w} = 0 THEN {65 - p} ELSE {64 - p} - floor(log2({w})) END AS TINYINT)"
 
 
+def local_day(column: str) -> str:
+    """The local date of UTC ``column``: ``$offsets`` are the app's UTC offsets (seconds), each
+    from the time at the same place in ``$changes`` (see :func:`offsets`)."""
+    shift = f"$offsets[len(list_filter($changes, lambda c: c <= {column}))]"
+    return f"CAST({column} + to_seconds({shift}) AS DATE)"
+
+
+_EARLIEST = datetime(1, 1, 1)
+
+
+def offsets(tz: str, first_ms: int, last_ms: int) -> dict[str, list[Any]]:
+    """``changes`` and ``offsets`` for :func:`local_day` over ``first_ms``..``last_ms``."""
+    found = utc_offsets(Window(first_ms, last_ms + 1, None, None, tz))
+    changes = [_EARLIEST, *(as_utc(ms) for ms, _ in found[1:])]
+    return {"changes": changes, "offsets": [seconds for _, seconds in found]}
+
+
 @dataclass
 class Span:
-    """A batch's reach for one app: its UTC time range and local days."""
+    """A batch's reach for one app: its UTC time range."""
 
     first_ms: int
     last_ms: int

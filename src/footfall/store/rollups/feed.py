@@ -23,21 +23,24 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from footfall.clock import Clock
-from footfall.query.rollup import Rollups
+from footfall.store.rollups.bookkeeping import BOOKMARKS, EVERY_APP, FEED_DDL, bookmark_step
+from footfall.store.rollups.fold import Rollups
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger("footfall.rollup")
 
-FEED_DDL = (
-    "CREATE TABLE IF NOT EXISTS rollup_feed (app_id VARCHAR PRIMARY KEY, folded BIGINT NOT NULL)"
+_LAST_WRITE = "SELECT max(fold_seq) FROM events"
+_UNFOLDED = (
+    "SELECT fold_seq, count(*) FROM events WHERE fold_seq > ? GROUP BY fold_seq ORDER BY fold_seq"
 )
-EVERY_APP = ""  # the bookmark of writes folded in for every app
-
-
-def _bookmark(app_id: str, seq: int) -> tuple[str, list[Any]]:
-    return ("INSERT OR REPLACE INTO rollup_feed VALUES (?, ?)", [app_id, seq])
+_STEP_APPS = (
+    "SELECT DISTINCT app_id FROM events WHERE fold_seq > ? AND fold_seq <= ? ORDER BY app_id"
+)
 
 
 class RollupFeed:
@@ -70,16 +73,12 @@ class RollupFeed:
         if self.rollups.enabled:
             self.store.write([(FEED_DDL, [])])
             self._folded = self._bookmarks().get(EVERY_APP, 0)
-            last = self.store.fetch("SELECT max(fold_seq) FROM events")[0][0]
+            last = self.store.fetch(_LAST_WRITE)[0][0]
             self._written = max(self._folded, int(last or 0))
             if self._written > self._folded:  # left by a crash: recover() folds them in
                 self._pending.extend(
                     (int(seq), int(n), clock.now_ms())
-                    for seq, n in self.store.fetch(
-                        "SELECT fold_seq, count(*) FROM events WHERE fold_seq > ?"
-                        " GROUP BY fold_seq ORDER BY fold_seq",
-                        [self._folded],
-                    )
+                    for seq, n in self.store.fetch(_UNFOLDED, [self._folded])
                 )
                 self._rows = sum(rows for _, rows, _ in self._pending)
 
@@ -88,7 +87,7 @@ class RollupFeed:
         return self._rows
 
     def _bookmarks(self) -> dict[str, int]:
-        return {a: int(s) for a, s in self.store.fetch("SELECT app_id, folded FROM rollup_feed")}
+        return {a: int(s) for a, s in self.store.fetch(BOOKMARKS)}
 
     def recover(self) -> list[str]:
         """Fold in the writes a crash left unfolded (each app from its own bookmark); returns
@@ -109,9 +108,18 @@ class RollupFeed:
         fold (the buffer's writer); returns the rows written."""
         if not self.rollups.enabled or not rows:
             return self.store.append_hits(rows)
+        return self._numbered(lambda seq: self.store.append_hits(rows, fold_seq=seq))
+
+    def write_table(self, hits: pa.Table) -> int:
+        """:meth:`write` for hits as an Arrow table in ``ARROW_SCHEMA`` (imports, bulk loads)."""
+        if not self.rollups.enabled or hits.num_rows == 0:
+            return self.store.insert_events(hits)
+        return self._numbered(lambda seq: self.store.insert_events(hits, fold_seq=seq))
+
+    def _numbered(self, write: Callable[[int], int]) -> int:
         with self._lock:
             seq = self._written + 1
-            written = self.store.append_hits(rows, fold_seq=seq)
+            written = write(seq)
             self._written = seq
             self._pending.append((seq, written, self.clock.now_ms()))
             self._rows += written
@@ -202,24 +210,20 @@ class RollupFeed:
             after, through = self._folded, self._take()
             if through == after:
                 return None
-            apps = self.store.fetch(
-                "SELECT DISTINCT app_id FROM events WHERE fold_seq > ? AND fold_seq <= ?"
-                " ORDER BY app_id",
-                [after, through],
-            )
+            apps = self.store.fetch(_STEP_APPS, [after, through])
             marks = self._bookmarks()  # an app folded further by a fold a crash cut short
             done = []
             for (app_id,) in apps:
                 since = max(after, marks.get(app_id, 0))
                 try:  # a failure flags the app for a rebuild from raw events, and the fold goes on
                     rows = self.rollups.apply_stored(
-                        app_id, since, through, [_bookmark(app_id, through)]
+                        app_id, since, through, [bookmark_step(app_id, through)]
                     )
                 except Exception:
                     log.exception("folding the hits of app %s into the rollups failed", app_id)
                     rows = 0
                 done.append((app_id, rows))
-            self.store.write([_bookmark(EVERY_APP, through)])
+            self.store.write([bookmark_step(EVERY_APP, through)])
             self._folded = through
             self.folds += 1
             if self.after_fold is not None:

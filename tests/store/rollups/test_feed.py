@@ -13,10 +13,10 @@ import pytest
 
 from footfall.clock import FrozenClock
 from footfall.model import App
-from footfall.query.feed import RollupFeed
-from footfall.query.rollup import Rollups
+from footfall.store.rollups import RollupFeed, Rollups
+from footfall.store.rollups.bookkeeping import bookmark_step
 from tests.query.dataset import NOW_MS, hits, load
-from tests.query.test_rollups import assert_same, engines
+from tests.store.rollups.test_fold import assert_same, engines
 
 
 def setup(path: Path, **feed_options: int) -> tuple[Any, App, Rollups, RollupFeed, FrozenClock]:
@@ -127,7 +127,7 @@ def test_a_step_that_failed_is_folded_again_by_the_next_fold(tmp_path: Path) -> 
     failures = [RuntimeError("the disk is full")]
 
     def fail_the_last_bookmark_once(steps: Any, *args: Any, **options: Any) -> Any:
-        if failures and steps == [("INSERT OR REPLACE INTO rollup_feed VALUES (?, ?)", ["", 1])]:
+        if failures and steps == [bookmark_step("", 1)]:
             raise failures.pop()
         return original_write(steps, *args, **options)
 
