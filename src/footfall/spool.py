@@ -173,17 +173,19 @@ def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
 
 
 class _OpenSegment:
-    __slots__ = ("fd", "name", "path", "size", "records", "opened_at", "dirty")
+    __slots__ = ("fd", "name", "path", "size", "records", "opened_at", "dirty", "dir_dirty")
 
-    def __init__(self, fd: int, name: str, path: Path, opened_at: float) -> None:
+    def __init__(self, fd: int, name: str, path: Path, opened_at: float, dir_dirty: bool) -> None:
         self.fd, self.name, self.path, self.opened_at = fd, name, path, opened_at
-        self.size = len(MAGIC)
-        self.records = 0
+        self.size, self.records = len(MAGIC), 0
         self.dirty = False  # written since its last fsync
+        self.dir_dirty = dir_dirty  # its directory entry is not fsynced yet
 
 
 class Spool:
-    """The collector side: appends records to this owner's open segment and seals segments."""
+    """The collector side: appends records to this owner's open segment. A background thread
+    seals segments, fsyncs (``interval``) and re-reads the backlog, so appends wait for none of
+    that; only ``always`` fsyncs in :meth:`append_many`."""
 
     def __init__(
         self,
@@ -198,26 +200,25 @@ class Spool:
         rescan_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``rescan_interval``: how often the backlog figure is re-read from the directory (it is
-        also re-read on each new segment), so it drops as the writer removes segments."""
+        """``rescan_interval``: how often the backlog figure is re-read from the directory (also
+        after each new segment, and before refusing an append), so it drops as the writer
+        removes segments. ``clock`` measures ages and intervals."""
         if not _NAME.match(f"{owner}-{0:020d}"):
             raise ValueError(f"owner {owner!r}: letters, digits, '_', '.', '-'")
         if fsync not in ("none", "interval", "always"):
             raise ValueError(f"fsync {fsync!r}: none, interval or always")
         self.directory = Path(directory)
-        self.owner = owner
-        self.fsync = fsync
-        self.fsync_interval = fsync_interval
-        self.segment_bytes = segment_bytes
-        self.segment_age = segment_age
-        self.max_bytes = max_bytes
-        self.rescan_interval = rescan_interval
+        self.owner, self.fsync, self.fsync_interval = owner, fsync, fsync_interval
+        self.segment_bytes, self.segment_age = segment_bytes, segment_age
+        self.max_bytes, self.rescan_interval = max_bytes, rescan_interval
         self._clock = clock
-        self._lock = threading.Lock()  # the open segment, its offset, the counters
+        self._lock = threading.Lock()  # the open and retired segments, the counters
         self._seal_lock = threading.Lock()  # held while a segment's fd is fsynced or closed
         self._scan_lock = threading.Lock()
         self._current: _OpenSegment | None = None
+        self._retired: list[_OpenSegment] = []  # no longer written, waiting to be sealed
         self._closed = False
+        self._rescan_due = False
         self._records = self._bytes = self._fsyncs = self._seals = 0
         self._write_errors = self._refused = 0
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -229,10 +230,9 @@ class Spool:
             raise OwnerTaken(f"owner {owner!r} is in use in {self.directory}") from None
         self._last_seq = 0
         self._backlog = 0
-        self._scanned_at = clock()
-        self._last_fsync_at = clock()
+        self._scanned_at = self._fsynced_at = clock()
         self._rescan(startup=True)
-        self._stop = threading.Event()
+        self._wake = threading.Event()
         tick = min(segment_age / 4, rescan_interval, fsync_interval if fsync == "interval" else 1.0)
         self._thread = threading.Thread(
             target=self._run, args=(max(tick, 0.005),), name=f"footfall-spool-{owner}", daemon=True
@@ -249,9 +249,10 @@ class Spool:
         data = frame(payloads)
         if not data:
             return
-        if self._clock() - self._scanned_at >= self.rescan_interval:
-            self._rescan()
-        retired: list[_OpenSegment] = []
+        if self._backlog + len(data) > self.max_bytes:
+            if self._clock() - self._scanned_at >= self.rescan_interval:
+                self._rescan(wait=True)  # the writer may have removed segments since
+        wake = False
         try:
             with self._lock:
                 if self._closed:
@@ -262,17 +263,19 @@ class Spool:
                 now = self._clock()
                 seg = self._current
                 if seg is not None and seg.records and self._due(seg, now, len(data)):
-                    retired.append(seg)
+                    self._retired.append(seg)
                     seg = self._current = None
-                created = seg is None
+                    wake = True
                 if seg is None:
                     seg = self._current = self._create(now)
+                    self._rescan_due = wake = True
                 try:
                     _pwrite_all(seg.fd, data, seg.size)
                 except OSError:
                     self._write_errors += 1
                     if not self._rewound(seg):
-                        retired.append(seg)
+                        self._retired.append(seg)
+                        self._current, wake = None, True
                     raise
                 seg.size += len(data)
                 seg.records += len(payloads)
@@ -285,15 +288,14 @@ class Spool:
                     seg.dirty = False
                     self._fsyncs += 1
         finally:
-            for seg in retired:
-                self._finalize(seg)
-        if created:
-            self._rescan()
+            if wake:
+                self._wake.set()
 
     def _due(self, seg: _OpenSegment, now: float, more: int) -> bool:
         return seg.size + more > self.segment_bytes or now - seg.opened_at >= self.segment_age
 
     def _create(self, now: float) -> _OpenSegment:
+        """A new locked, empty segment: created hidden, locked, then named ``.open``."""
         seq = self._last_seq = max(time.time_ns(), self._last_seq + 1)
         name = f"{self.owner}-{seq:020d}"
         hidden, path = self.directory / f".{name}.new", self.directory / f"{name}.open"
@@ -302,7 +304,7 @@ class Spool:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             _pwrite_all(fd, MAGIC, 0)
             os.rename(hidden, path)
-            if self.fsync != "none":
+            if self.fsync == "always":  # under interval, the next fsync covers the directory
                 _fsync_dir(self.directory)
         except BaseException:
             os.close(fd)
@@ -310,23 +312,26 @@ class Spool:
                 leftover.unlink(missing_ok=True)
             raise
         self._backlog += len(MAGIC)
-        return _OpenSegment(fd, name, path, now)
+        return _OpenSegment(fd, name, path, now, dir_dirty=self.fsync == "interval")
 
     def _rewound(self, seg: _OpenSegment) -> bool:
-        """Cut a failed write off the segment; when that fails too, it stops being current."""
+        """Cut a failed write off the segment; False when that failed too."""
         try:
             os.ftruncate(seg.fd, seg.size)
             return True
         except OSError:
             log.exception("could not truncate %s after a failed write: sealing it", seg.path)
-            self._current = None
             return False
 
-    # -- sealing ----------------------------------------------------------------------------
+    # -- sealing, fsyncing, rescanning: the background thread --------------------------------
     def seal(self) -> str | None:
-        """Seal the open segment now; returns its name, None when there was nothing to seal."""
+        """Seal the open segment (and any waiting) now; returns the open one's name, None when
+        it held nothing."""
         with self._lock:
             seg, self._current = self._current, None
+            retired, self._retired = self._retired, []
+        for old in retired:
+            self._finalize(old)
         if seg is None:
             return None
         self._finalize(seg)
@@ -351,13 +356,12 @@ class Spool:
                     self._seals += 1
                     self._fsyncs += 0 if self.fsync == "none" else 1
             except OSError:
-                log.exception(
-                    "sealing %s failed; a reader takes it once this process is gone", seg.path
-                )
+                log.exception("sealing %s failed; a reader takes it once we are gone", seg.path)
             finally:
                 os.close(seg.fd)
 
     def _sync(self) -> None:
+        """fsync the open segment if it was written since (and its directory entry, once)."""
         with self._seal_lock:
             with self._lock:
                 seg = self._current
@@ -366,6 +370,9 @@ class Spool:
                 seg.dirty = False
             try:
                 os.fsync(seg.fd)
+                if seg.dir_dirty:
+                    _fsync_dir(self.directory)
+                    seg.dir_dirty = False
             except OSError:
                 seg.dirty = True
                 log.exception("fsync of %s failed", seg.path)
@@ -374,40 +381,48 @@ class Spool:
                 self._fsyncs += 1
 
     def _run(self, tick: float) -> None:
-        while not self._stop.wait(tick):
+        while True:
+            self._wake.wait(tick)
+            self._wake.clear()
+            if self._closed:
+                return  # close() seals what is left
             try:
                 now = self._clock()
                 with self._lock:
                     seg = self._current
                     if seg is not None and seg.records and now - seg.opened_at >= self.segment_age:
+                        self._retired.append(seg)
                         self._current = None
-                    else:
-                        seg = None
-                if seg is not None:
-                    self._finalize(seg)
-                elif self.fsync == "interval" and now - self._last_fsync_at >= self.fsync_interval:
-                    self._last_fsync_at = now
+                    retired, self._retired = self._retired, []
+                    rescan = self._rescan_due or now - self._scanned_at >= self.rescan_interval
+                    self._rescan_due = False
+                for old in retired:
+                    self._finalize(old)
+                if self.fsync == "interval" and now - self._fsynced_at >= self.fsync_interval:
+                    self._fsynced_at = now
                     self._sync()
-                if now - self._scanned_at >= self.rescan_interval:
+                if rescan:
                     self._rescan()
             except Exception:  # never let the timer die
                 log.exception("spool timer failed")
 
-    # -- the backlog ------------------------------------------------------------------------
-    def _rescan(self, *, startup: bool = False) -> None:
+    def _rescan(self, *, startup: bool = False, wait: bool = False) -> None:
         """Re-read the backlog (every owner's segments) from the directory, without blocking
-        appends: bytes appended during the scan are added on top."""
-        if not self._scan_lock.acquire(blocking=False):
+        appends: bytes appended during the scan are added on top. Skipped when a scan is under
+        way, unless ``wait``. At startup, also find this owner's last sequence and remove its
+        half-created segments."""
+        if not self._scan_lock.acquire(blocking=wait):
             return
         try:
             with self._lock:
                 written_before = self._bytes
+            started = self._clock()
             total = 0
             with os.scandir(self.directory) as entries:
                 for entry in entries:
                     stem, _, suffix = entry.name.rpartition(".")
-                    if startup and entry.name.startswith(f".{self.owner}-") and suffix == "new":
-                        Path(entry.path).unlink(missing_ok=True)  # a previous run died creating it
+                    if startup and suffix == "new" and entry.name.startswith(f".{self.owner}-"):
+                        Path(entry.path).unlink(missing_ok=True)
                     match = _NAME.match(stem)
                     if suffix not in ("seg", "open") or not match:
                         continue
@@ -415,11 +430,11 @@ class Spool:
                         total += entry.stat().st_size
                     except FileNotFoundError:
                         continue
-                    if match[1] == self.owner:
+                    if startup and match[1] == self.owner:
                         self._last_seq = max(self._last_seq, int(match[2]))
             with self._lock:
                 self._backlog = total + self._bytes - written_before
-                self._scanned_at = self._clock()
+                self._scanned_at = started
         finally:
             self._scan_lock.release()
 
@@ -435,14 +450,13 @@ class Spool:
                 self._write_errors, self._refused, self._backlog,
             )  # fmt: skip
 
-    # -- closing ----------------------------------------------------------------------------
     def close(self) -> None:
-        """Stop the timer and seal the open segment. Idempotent."""
+        """Stop the thread and seal the open segment. Idempotent."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-        self._stop.set()
+        self._wake.set()
         self._thread.join()
         self.seal()
         os.close(self._owner_fd)
