@@ -270,7 +270,9 @@ def test_a_live_owners_open_segment_is_ready_only_once_its_process_is_gone(tmp_p
     segment = only_segment(tmp_path)
     assert not segment.sealed and segment.owner == "live"
     assert SpoolReader(tmp_path).read(segment).damage is None
-    assert read_all(tmp_path) == [b"one", b"two"]
+    with Spool(tmp_path, owner="live") as restarted:  # the owner is free again; its new
+        restarted.append(b"three")  # segments sort after the dead process's
+    assert read_all(tmp_path) == [b"one", b"two", b"three"]
 
 
 WRITE_PAST_FSIZE = """
@@ -364,6 +366,16 @@ def test_threads_appending_at_once_each_record_read_back_once_and_whole(tmp_path
             f"{t}:{j}" for j in range(per_thread)
         ]
     assert spool.stats().fsyncs >= spool.stats().seals
+
+
+def test_interval_fsyncs_the_open_segment_from_the_background_thread(tmp_path: Path) -> None:
+    with Spool(tmp_path, owner="a", fsync="interval", fsync_interval=0.02) as spool:
+        spool.append(record(0))
+        deadline = time.monotonic() + 2
+        while spool.stats().fsyncs == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert spool.stats().fsyncs >= 1 and spool.stats().seals == 0
+    assert spool.stats().seals == 1
 
 
 def test_always_fsyncs_every_append(tmp_path: Path) -> None:

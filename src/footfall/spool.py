@@ -1,48 +1,50 @@
 """A durable, append-only spool of framed records on local disk, between collectors and one writer.
 
 A collector acknowledges a hit once :meth:`Spool.append` returned: the record was handed to the
-kernel with one ``os.pwrite`` (and fsynced first under ``fsync="always"``). One writer process
-drains the directory with :class:`SpoolReader` and removes a segment after its database committed
-it; recording :attr:`Segment.name` in the same transaction makes loading idempotent across a crash
-between the commit and the removal. Several collector processes may share a directory, each under
-its own ``owner`` (a ``.<owner>.lock`` file keeps two live spools from sharing one).
+kernel with one ``os.pwrite`` (and fsynced, under ``fsync="always"``). One writer process drains
+the directory with :class:`SpoolReader` and removes a segment once its database committed it;
+storing :attr:`Segment.name` in that transaction makes loading idempotent across a crash between
+commit and removal. Collector processes share a directory, each under its own ``owner`` (a flocked
+``.<owner>.lock`` file keeps two live spools from using one).
 
-File format. A segment starts with the 8 bytes ``b"FFSPOOL1"``. Each record is a 4-byte
-little-endian payload length (1 to ``MAX_RECORD`` bytes), the 4-byte little-endian CRC32 of the
-payload (``zlib.crc32``), and the payload. Empty payloads are refused, so a zero-filled region never
-reads as records. A segment is written as ``<owner>-<20-digit time_ns>.open`` while its collector
-holds an exclusive ``flock`` on it, and renamed to ``.seg`` when sealed. Segments sort by the
-time_ns (the owner breaks ties); a new segment is created as a hidden ``.<name>.new`` file, locked,
-and only then renamed to ``.open``, so an unlocked ``.open`` file always means a dead owner.
+Format. A segment starts with the 8 bytes ``b"FFSPOOL1"``; each record is the payload's length
+(1 to ``MAX_RECORD``) and its ``zlib.crc32``, both 4-byte little-endian, then the payload. There
+are no empty records, so zero-filled bytes never read as records. A segment is
+``<owner>-<20-digit time_ns>.open`` while its collector holds an exclusive ``flock`` on it, and
+``.seg`` once sealed; segments sort by the time_ns. A new segment is created as a hidden
+``.<name>.new``, locked, and only then renamed ``.open``: an unlocked ``.open`` means a dead owner,
+and a reader treats it like a sealed segment.
 
 A reader stops at the first damaged record and never yields a partial or corrupt one. The damage is
-``torn`` when it is confined to the end of the file: a short header, a length running past the end,
-a CRC mismatch in the last record, or a zero-filled tail — what a process killed mid-write or a
-power loss leaves. It is ``corrupt`` when intact-looking bytes follow the bad record, or the file
-header is wrong: :meth:`SpoolReader.quarantine` moves such a segment to ``damaged/`` for an operator.
+``torn`` when it is confined to the end of the file (a short header, a length past the end, a CRC
+mismatch in the last record, a zero-filled tail): what a kill mid-write or a power loss leaves. It
+is ``corrupt`` when bytes follow the bad record, or the file header is wrong; then
+:meth:`SpoolReader.quarantine` moves the segment to ``damaged/`` for an operator.
 
-Durability by ``fsync`` policy (each survives kill -9 of the collector, OOM and crashes):
+Durability by ``fsync`` policy; all three survive kill -9 of the collector:
 
-- ``none``: records sit in the page cache. A kernel crash or power loss loses whatever the kernel
-  had not written back yet (typically up to 30 s), and may leave torn or zero-filled tails.
-- ``interval`` (default): a background thread fsyncs a dirty segment every ``fsync_interval``
-  seconds; a power loss loses at most the records acknowledged in that window (plus one fsync's
-  duration). Sealing fsyncs the file and the directory.
-- ``always``: every append fsyncs before it returns, so an acknowledged record survives a power
-  loss on storage that honours flushes. Appends then serialize on the fsync: use ``append_many``.
+- ``none``: page cache only. A kernel crash or power loss loses what the kernel had not written
+  back yet (typically up to 30 s) and can leave torn or zero-filled tails.
+- ``interval`` (default): the spool's thread fsyncs the open segment (and, once, the directory
+  entry) every ``fsync_interval`` seconds: a power loss loses at most the records acknowledged in
+  that window plus one fsync's duration.
+- ``always``: each append fsyncs before returning (a new segment also fsyncs the directory), so an
+  acknowledged record survives a power loss on storage that honours flushes. Appends serialize on
+  that fsync: batch with ``append_many``.
 
-A segment is sealed when the next append would take it past ``segment_bytes``, when it holds records
-and is ``segment_age`` seconds old (checked on append and by the background thread, so a quiet
-collector's last records are sealed within about ``1.25 * segment_age``), and on :meth:`Spool.close`.
-Segments are created on the first append after a seal, so no empty ones are left behind.
+Sealing (``interval``, ``always``: fsync of the file, rename, fsync of the directory) runs on the
+spool's thread, never in an append. A segment is retired when the next append would take it past
+``segment_bytes`` or it holds records and is ``segment_age`` seconds old — checked on append and by
+the thread, so a quiet collector's last records are sealed within about ``1.25 * segment_age`` —
+and on :meth:`Spool.close`. Segments are created by the first append after a seal: none is empty.
 
 A failed write (disk full, EFBIG, EIO) raises and acknowledges nothing: the segment is truncated
-back to its last whole record. If even the truncation fails, the segment is sealed as it is; its
-reader stops at the torn record, but whole records of the failed batch may be read (a retry then
-duplicates them).
+back to its last whole record. Should the truncation fail too, the segment is sealed as it is: a
+reader stops at its torn record, but may read whole records of the failed batch (a retry duplicates
+them). A failed ``always`` fsync raises too, with the records written: duplicates on a retry.
 
-A Spool starts a thread and holds flocks: create it after forking, in the process that uses it.
-flock needs a local file system.
+A Spool starts a thread and holds flocks: create it after forking, in the process that uses it,
+on a local file system.
 """
 
 from __future__ import annotations
@@ -66,7 +68,6 @@ log = logging.getLogger("footfall.spool")
 MAGIC = b"FFSPOOL1"
 RECORD_HEADER = struct.Struct("<II")  # payload length, CRC32 of the payload
 MAX_RECORD = 1 << 20
-DAMAGED = "damaged"
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)-(\d{20})$")
 Fsync = Literal["none", "interval", "always"]
 
@@ -273,7 +274,10 @@ class Spool:
                     _pwrite_all(seg.fd, data, seg.size)
                 except OSError:
                     self._write_errors += 1
-                    if not self._rewound(seg):
+                    try:
+                        os.ftruncate(seg.fd, seg.size)  # cut off what the failed write left
+                    except OSError:
+                        log.exception("could not truncate %s: sealing it as it is", seg.path)
                         self._retired.append(seg)
                         self._current, wake = None, True
                     raise
@@ -314,28 +318,25 @@ class Spool:
         self._backlog += len(MAGIC)
         return _OpenSegment(fd, name, path, now, dir_dirty=self.fsync == "interval")
 
-    def _rewound(self, seg: _OpenSegment) -> bool:
-        """Cut a failed write off the segment; False when that failed too."""
-        try:
-            os.ftruncate(seg.fd, seg.size)
-            return True
-        except OSError:
-            log.exception("could not truncate %s after a failed write: sealing it", seg.path)
-            return False
-
     # -- sealing, fsyncing, rescanning: the background thread --------------------------------
     def seal(self) -> str | None:
         """Seal the open segment (and any waiting) now; returns the open one's name, None when
         it held nothing."""
         with self._lock:
-            seg, self._current = self._current, None
-            retired, self._retired = self._retired, []
-        for old in retired:
+            seg = self._current
+            taken = self._take(everything=True)
+        for old in taken:
             self._finalize(old)
-        if seg is None:
-            return None
-        self._finalize(seg)
-        return seg.name if seg.records else None
+        return seg.name if seg is not None and seg.records else None
+
+    def _take(self, *, everything: bool) -> list[_OpenSegment]:
+        """Under the lock: the retired segments, with the open one if old enough or everything."""
+        seg = self._current
+        if seg is not None and (everything or seg.records and self._due(seg, self._clock(), 0)):
+            self._retired.append(seg)
+            self._current = None
+        taken, self._retired = self._retired, []
+        return taken
 
     def _finalize(self, seg: _OpenSegment) -> None:
         """Seal a retired segment (or delete it when empty) and release its lock; logs errors,
@@ -389,14 +390,10 @@ class Spool:
             try:
                 now = self._clock()
                 with self._lock:
-                    seg = self._current
-                    if seg is not None and seg.records and now - seg.opened_at >= self.segment_age:
-                        self._retired.append(seg)
-                        self._current = None
-                    retired, self._retired = self._retired, []
+                    taken = self._take(everything=False)
                     rescan = self._rescan_due or now - self._scanned_at >= self.rescan_interval
                     self._rescan_due = False
-                for old in retired:
+                for old in taken:
                     self._finalize(old)
                 if self.fsync == "interval" and now - self._fsynced_at >= self.fsync_interval:
                     self._fsynced_at = now
@@ -515,7 +512,7 @@ class SpoolReader:
 
     def quarantine(self, segment: Segment) -> Path:
         """Move a corrupt segment to ``damaged/`` for an operator; returns its new path."""
-        damaged = self.directory / DAMAGED
+        damaged = self.directory / "damaged"
         damaged.mkdir(exist_ok=True)
         target = damaged / segment.path.name
         os.rename(segment.path, target)
@@ -524,19 +521,16 @@ class SpoolReader:
 
 
 def _owner_gone(path: Path) -> bool:
-    """Whether no process holds the flock of this .open segment (and it is still there)."""
+    """Whether no process holds the flock of this .open segment, still under this name (not
+    sealed and released since it was listed)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        return os.path.samestat(os.stat(path), os.fstat(fd))
+    except (BlockingIOError, FileNotFoundError):
         return False
-    else:
-        try:  # sealed (renamed) and released since we opened it: it is ready as a .seg instead
-            return os.path.samestat(os.stat(path), os.fstat(fd))
-        except FileNotFoundError:
-            return False
     finally:
         os.close(fd)
