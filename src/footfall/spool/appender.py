@@ -1,51 +1,4 @@
-"""A durable, append-only spool of framed records on local disk, between collectors and one writer.
-
-A collector acknowledges a hit once :meth:`Spool.append` returned: the record was handed to the
-kernel with one ``os.pwrite`` (and fsynced, under ``fsync="always"``). One writer process drains
-the directory with :class:`SpoolReader` and removes a segment once its database committed it;
-storing :attr:`Segment.name` in that transaction makes loading idempotent across a crash between
-commit and removal. Collector processes share a directory, each under its own ``owner`` (a flocked
-``.<owner>.lock`` file keeps two live spools from using one).
-
-Format. A segment starts with the 8 bytes ``b"FFSPOOL1"``; each record is the payload's length
-(1 to ``MAX_RECORD``) and its ``zlib.crc32``, both 4-byte little-endian, then the payload. There
-are no empty records, so zero-filled bytes never read as records. A segment is
-``<owner>-<20-digit time_ns>.open`` while its collector holds an exclusive ``flock`` on it, and
-``.seg`` once sealed; segments sort by the time_ns. A new segment is created as a hidden
-``.<name>.new``, locked, and only then renamed ``.open``: an unlocked ``.open`` means a dead owner,
-and a reader treats it like a sealed segment.
-
-A reader stops at the first damaged record and never yields a partial or corrupt one. The damage is
-``torn`` when it is confined to the end of the file (a short header, a length past the end, a CRC
-mismatch in the last record, a zero-filled tail): what a kill mid-write or a power loss leaves. It
-is ``corrupt`` when bytes follow the bad record, or the file header is wrong; then
-:meth:`SpoolReader.quarantine` moves the segment to ``damaged/`` for an operator.
-
-Durability by ``fsync`` policy; all three survive kill -9 of the collector:
-
-- ``none``: page cache only. A kernel crash or power loss loses what the kernel had not written
-  back yet (typically up to 30 s) and can leave torn or zero-filled tails.
-- ``interval`` (default): the spool's thread fsyncs the open segment (and, once, the directory
-  entry) every ``fsync_interval`` seconds: a power loss loses at most the records acknowledged in
-  that window plus one fsync's duration.
-- ``always``: each append fsyncs before returning (a new segment also fsyncs the directory), so an
-  acknowledged record survives a power loss on storage that honours flushes. Appends serialize on
-  that fsync: batch with ``append_many``.
-
-Sealing (``interval``, ``always``: fsync of the file, rename, fsync of the directory) runs on the
-spool's thread, never in an append. A segment is retired when the next append would take it past
-``segment_bytes`` or it holds records and is ``segment_age`` seconds old — checked on append and by
-the thread, so a quiet collector's last records are sealed within about ``1.25 * segment_age`` —
-and on :meth:`Spool.close`. Segments are created by the first append after a seal: none is empty.
-
-A failed write (disk full, EFBIG, EIO) raises and acknowledges nothing: the segment is truncated
-back to its last whole record. Should the truncation fail too, the segment is sealed as it is: a
-reader stops at its torn record, but may read whole records of the failed batch (a retry duplicates
-them). A failed ``always`` fsync raises too, with the records written: duplicates on a retry.
-
-A Spool starts a thread and holds flocks: create it after forking, in the process that uses it,
-on a local file system.
-"""
+"""The collector's side of the spool: :class:`Spool` appends records to its own segments."""
 
 from __future__ import annotations
 
@@ -53,107 +6,22 @@ import errno
 import fcntl
 import logging
 import os
-import re
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+
+from footfall.spool.records import (
+    MAGIC,
+    SEGMENT_NAME,
+    Fsync,
+    OwnerTaken,
+    SpoolFull,
+    SpoolStats,
+    frame,
+)
 
 log = logging.getLogger("footfall.spool")
-
-MAGIC = b"FFSPOOL1"
-RECORD_HEADER = struct.Struct("<II")  # payload length, CRC32 of the payload
-MAX_RECORD = 1 << 20
-_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*)-(\d{20})$")
-Fsync = Literal["none", "interval", "always"]
-
-
-class SpoolFull(Exception):
-    """The directory's backlog would pass ``max_bytes``: nothing was written."""
-
-
-class OwnerTaken(RuntimeError):
-    """Another live spool in this directory uses the same owner."""
-
-
-@dataclass(frozen=True, order=True)
-class Segment:
-    sequence: int  # time_ns at creation: segments sort by it across owners
-    owner: str
-    name: str  # "<owner>-<sequence>": stable across sealing, to record as loaded
-    path: Path
-    sealed: bool  # False: an .open segment whose owner died
-    size: int
-
-
-@dataclass(frozen=True)
-class Damage:
-    offset: int  # where the intact records end
-    skipped: int  # bytes from there to the end of the file
-    reason: str
-    kind: Literal["torn", "corrupt"]
-
-
-@dataclass(frozen=True)
-class SegmentContents:
-    records: list[bytes]
-    damage: Damage | None
-
-
-@dataclass(frozen=True)
-class SpoolStats:
-    records: int  # appended and acknowledged
-    bytes: int  # framed bytes written
-    fsyncs: int
-    seals: int
-    write_errors: int
-    refused: int  # appends refused with SpoolFull
-    backlog_bytes: int
-
-
-def frame(payloads: Sequence[bytes]) -> bytes:
-    """The records for ``payloads``, ready to append; ValueError for an empty or oversized one."""
-    parts: list[bytes] = []
-    for payload in payloads:
-        if not 0 < len(payload) <= MAX_RECORD:
-            raise ValueError(f"a record holds 1 to {MAX_RECORD} bytes, not {len(payload)}")
-        parts += (RECORD_HEADER.pack(len(payload), zlib.crc32(payload)), payload)
-    return b"".join(parts)
-
-
-def parse(data: bytes) -> SegmentContents:
-    """Every intact record of a segment's bytes, up to the first damage."""
-    n = len(data)
-    records: list[bytes] = []
-
-    def stop(offset: int, reason: str, confined: bool) -> SegmentContents:
-        torn = confined or not data[offset:].strip(b"\0")
-        return SegmentContents(
-            records, Damage(offset, n - offset, reason, "torn" if torn else "corrupt")
-        )
-
-    if n < len(MAGIC) or data[: len(MAGIC)] != MAGIC:
-        return stop(0, "bad file header", MAGIC.startswith(data))
-    offset = len(MAGIC)
-    while offset < n:
-        if n - offset < RECORD_HEADER.size:
-            return stop(offset, "short record header", True)
-        length, crc = RECORD_HEADER.unpack_from(data, offset)
-        end = offset + RECORD_HEADER.size + length
-        if not 0 < length <= MAX_RECORD:
-            return stop(offset, f"bad record length {length}", False)
-        if end > n:
-            return stop(offset, "record runs past the end of the file", True)
-        payload = data[offset + RECORD_HEADER.size : end]
-        if zlib.crc32(payload) != crc:
-            return stop(offset, "CRC mismatch", end == n)
-        records.append(payload)
-        offset = end
-    return SegmentContents(records, None)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -204,7 +72,7 @@ class Spool:
         """``rescan_interval``: how often the backlog figure is re-read from the directory (also
         after each new segment, and before refusing an append), so it drops as the writer
         removes segments. ``clock`` measures ages and intervals."""
-        if not _NAME.match(f"{owner}-{0:020d}"):
+        if not SEGMENT_NAME.match(f"{owner}-{0:020d}"):
             raise ValueError(f"owner {owner!r}: letters, digits, '_', '.', '-'")
         if fsync not in ("none", "interval", "always"):
             raise ValueError(f"fsync {fsync!r}: none, interval or always")
@@ -420,7 +288,7 @@ class Spool:
                     stem, _, suffix = entry.name.rpartition(".")
                     if startup and suffix == "new" and entry.name.startswith(f".{self.owner}-"):
                         Path(entry.path).unlink(missing_ok=True)
-                    match = _NAME.match(stem)
+                    match = SEGMENT_NAME.match(stem)
                     if suffix not in ("seg", "open") or not match:
                         continue
                     try:
@@ -463,74 +331,3 @@ class Spool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class SpoolReader:
-    """The writer side: finds segments ready to load, reads them, removes or quarantines them."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = Path(directory)
-
-    def ready(self) -> list[Segment]:
-        """Sealed segments and those a dead owner left open, oldest first."""
-        found = []
-        with os.scandir(self.directory) as entries:
-            for entry in entries:
-                stem, _, suffix = entry.name.rpartition(".")
-                match = _NAME.match(stem)
-                if not match or suffix not in ("seg", "open") or not entry.is_file():
-                    continue
-                path = Path(entry.path)
-                if suffix == "open" and not _owner_gone(path):
-                    continue
-                try:
-                    size = entry.stat().st_size
-                except FileNotFoundError:
-                    continue
-                found.append(Segment(int(match[2]), match[1], stem, path, suffix == "seg", size))
-        return sorted(found)
-
-    def read(self, segment: Segment) -> SegmentContents:
-        """The segment's intact records in order, and what was skipped (logged too)."""
-        contents = parse(segment.path.read_bytes())
-        damage = contents.damage
-        if damage is not None:
-            log.log(
-                logging.WARNING if damage.kind == "torn" else logging.ERROR,
-                "%s: %s at byte %d; %d bytes skipped after %d records (%s)",
-                segment.path.name, damage.reason, damage.offset, damage.skipped,
-                len(contents.records), damage.kind,
-            )  # fmt: skip
-        return contents
-
-    def records(self, segment: Segment) -> list[bytes]:
-        return self.read(segment).records
-
-    def remove(self, segment: Segment) -> None:
-        """Delete a segment once its records are committed elsewhere. Idempotent."""
-        segment.path.unlink(missing_ok=True)
-
-    def quarantine(self, segment: Segment) -> Path:
-        """Move a corrupt segment to ``damaged/`` for an operator; returns its new path."""
-        damaged = self.directory / "damaged"
-        damaged.mkdir(exist_ok=True)
-        target = damaged / segment.path.name
-        os.rename(segment.path, target)
-        log.error("%s moved to %s", segment.path.name, target)
-        return target
-
-
-def _owner_gone(path: Path) -> bool:
-    """Whether no process holds the flock of this .open segment, still under this name (not
-    sealed and released since it was listed)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return os.path.samestat(os.stat(path), os.fstat(fd))
-    except (BlockingIOError, FileNotFoundError):
-        return False
-    finally:
-        os.close(fd)
