@@ -147,9 +147,7 @@ def in_process(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(3):
             for name in ("core", "enriched"):
-                config = Config(
-                    db=f"{tmp}/{name}{i}.duckdb", flush_size=10**9, buffer_capacity=10**7
-                )
+                config = Config(db=f"{tmp}/{name}{i}.duckdb", flush_interval=3600)
                 rt = Runtime.build(config)
                 if name == "core":
                     rt.ingest.enricher = Enricher([Step("anonymize-ip", AnonymizeIP())])

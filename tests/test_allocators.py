@@ -124,9 +124,7 @@ def test_a_collecting_and_folding_server_never_loads_arrow(tmp_path: Path) -> No
     app_id = footfall("apps", "create", "A", "--url", "https://a.example", "--db", str(db))
     app_id = app_id.stdout.split()[0]
     port = free_port()
-    proc = start_server(
-        db, port, "--flush-size", "3", "--flush-interval", "60", "--rollup-batch", "1"
-    )
+    proc = start_server(db, port, "--flush-interval", "0.2", "--rollup-batch", "1")
     base = f"http://127.0.0.1:{port}"
     try:
         browser = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36"}

@@ -76,16 +76,16 @@ def create_app(db: Path, user: ServiceUser) -> str:
     return made.stdout.split()[0]
 
 
-def pipeline_pixels(port: int, app_id: str, count: int, batch: int = 500) -> int:
-    """Send ``count`` pixel requests over one connection, ``batch`` at a time; the hits answered
-    without an X-Footfall-Ignored header."""
+def pipeline_pixels(port: int, app_id: str, count: int, batch: int = 500, start: int = 0) -> int:
+    """Send ``count`` pixel requests over one connection, ``batch`` at a time, paths numbered
+    from ``start``; the hits answered without an X-Footfall-Ignored header."""
     counted = 0
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        for start in range(0, count, batch):
-            n = min(batch, count - start)
+        for offset in range(0, count, batch):
+            n = min(batch, count - offset)
             sock.sendall(
                 b"".join(
-                    f"GET /p.gif?app={app_id}&path=/p{start + i} HTTP/1.1\r\nHost: s\r\n\r\n".encode()
+                    f"GET /p.gif?app={app_id}&path=/p{start + offset + i} HTTP/1.1\r\nHost: s\r\n\r\n".encode()
                     for i in range(n)
                 )
             )
@@ -142,33 +142,53 @@ def test_an_unusable_spill_directory_stops_the_start_with_its_path(
 
 
 def limit_file_size(limit: int) -> Callable[[], None]:
+    """A full disk, as far as the process can tell: writes past ``limit`` bytes in any file fail
+    with EFBIG, until the soft limit is raised again (the hard limit stays unlimited)."""
+
     def apply() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
 
     return apply
 
 
-def test_health_answers_503_while_the_store_cannot_write(tmp_path: Path) -> None:
+def test_a_store_that_cannot_write_is_reported_and_catches_up_once_it_can(
+    tmp_path: Path,
+) -> None:
+    """The database file cannot grow: /-/health says so with the spool's backlog, hits are still
+    acknowledged into the spool (its segments stay small), and once the file can grow again the
+    writer reconnects and stores every acknowledged hit, with no restart."""
     db = tmp_path / "footfall.duckdb"
     app_id = footfall(
         "apps", "create", "Site", "--url", "https://s.example", "--db", str(db)
     ).stdout.split()[0]
     port = free_port()
-    limit = db.stat().st_size + 1_000_000  # a full disk, as far as the server can tell
-    proc = start_server(db, port, "--flush-size", "2000", preexec_fn=limit_file_size(limit))
+    limit = db.stat().st_size + 1_000_000
+    proc = start_server(db, port, "--flush-interval", "0.1", preexec_fn=limit_file_size(limit))
+    base = f"http://127.0.0.1:{port}"
     try:
-        pipeline_pixels(port, app_id, 60_000)
-        deadline = time.monotonic() + 20
-        while (health := httpx.get(f"http://127.0.0.1:{port}/-/health")).status_code == 200:
+        acknowledged = sent = 0
+        deadline = time.monotonic() + 60
+        while (health := httpx.get(f"{base}/-/health")).status_code == 200:
             assert time.monotonic() < deadline, "health stayed 200 while writes failed"
-            time.sleep(0.2)
-        assert health.status_code == 503
+            acknowledged += pipeline_pixels(port, app_id, 5_000, start=sent)
+            sent += 5_000
         body = health.json()
-        assert body["reason"].startswith("writes to the store fail")
-        assert body["pending"] > 0
+        assert body["reason"].startswith("writes to the store fail"), body
+        acknowledged += pipeline_pixels(port, app_id, 5_000, start=sent)
+        assert httpx.get(f"{base}/-/health/ready").json()["spool_bytes"] > 0
+        resource.prlimit(proc.pid, resource.RLIMIT_FSIZE, (-1, -1))  # the disk has room again
+        deadline = time.monotonic() + 60
+        while httpx.get(f"{base}/-/health").status_code != 200:
+            assert time.monotonic() < deadline, "writing did not resume"
+            time.sleep(0.2)
     finally:
-        proc.kill()
-        output = proc.communicate(timeout=30)[0].decode(errors="replace")
-    assert output.count("to the store failed; they are kept in memory") == 1, output
+        proc.terminate()
+        output = proc.communicate(timeout=60)[0].decode(errors="replace")
+    assert output.count("to the store failed; they stay in the spool") == 1, output
     assert "File too large" in output and "cannot rollback" not in output  # the disk's own error
+    with duckdb.connect(str(db), read_only=True) as con:
+        stored, distinct = con.execute(
+            "SELECT count(*), count(DISTINCT path) FROM events"
+        ).fetchone()
+    assert stored == distinct == acknowledged

@@ -4,7 +4,7 @@ Enrichment runs first so excluded and Do-Not-Track hits are dropped (or anonymis
 visitor or session is made for them; identity still sees the full client address in the context.
 
 Endpoints build a :class:`Hit` and a :class:`Context`, call :meth:`Ingest.process`, and answer at once
-with the outcome; storage happens later, in the buffer's flush thread.
+with the outcome once the hit is in the spool; storage happens later, in the buffer's writer.
 """
 
 from __future__ import annotations
@@ -107,6 +107,7 @@ class Ingest:
             cookies = self.identifier.identify(hit, ctx, app, self.clock.now_ms())
         elif hit.identity is None:  # a channel that brought its own visitor id
             hit.identity = "client-id"
-        if not self.buffer.add(hit):
-            return Outcome("buffer-full", [])
+        refused = self.buffer.add(hit)
+        if refused is not None:
+            return Outcome(refused, [])
         return Outcome(None, cookies)

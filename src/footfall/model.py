@@ -13,7 +13,7 @@ import msgspec
 IdentityMode = Literal["cookie", "cookieless", "first-party"]
 
 
-class Hit(msgspec.Struct, kw_only=True):
+class Hit(msgspec.Struct, kw_only=True, omit_defaults=True):
     """One hit, with every column of ``footfall.schema.EVENT_COLUMNS`` (same names, same order)."""
 
     hit_id: str | None = None

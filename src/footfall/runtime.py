@@ -7,6 +7,7 @@ import logging
 import os
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 from footfall import allocators
 from footfall.apps import AppRegistry
@@ -22,7 +23,8 @@ from footfall.identify.identifier import Identifier
 from footfall.identify.sessions import SessionTracker
 from footfall.ingest import Counters, Ingest
 from footfall.query.engine import QueryEngine
-from footfall.settings import Config
+from footfall.settings import Config, SettingError, parse_size
+from footfall.spool import OwnerTaken, Spool, SpoolReader
 from footfall.store.base import Store, open_store
 from footfall.store.rollups import RollupFeed, Rollups
 from footfall.upkeep import Upkeep
@@ -34,6 +36,42 @@ def _after_fold(store: Store) -> None:
     """After a rollup fold: the hits appended meanwhile go to the file, freed memory to the system."""
     store.settle()
     allocators.release_free_memory()
+
+
+def spool_directory(config: Config) -> Path:
+    """``--spool-dir``, else the database file's path plus ``.spool`` (never the working
+    directory)."""
+    if config.spool_dir:
+        return Path(config.spool_dir).absolute()
+    if "://" in config.db or config.db in ("", ":memory:"):
+        raise SettingError("--spool-dir: a store that is not a file needs a spool directory")
+    return Path(os.path.abspath(config.db) + ".spool")
+
+
+def open_spool(config: Config, store: Store) -> tuple[Spool, SpoolReader]:
+    """The spool hits are appended to before they are acknowledged, and its reader."""
+    if config.spool_fsync not in ("none", "interval", "always"):
+        raise SettingError("--spool-fsync: one of none, interval, always")
+    directory = spool_directory(config)
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        spool = Spool(
+            directory,
+            owner="server",
+            fsync=config.spool_fsync,  # type: ignore[arg-type]
+            segment_age=config.flush_interval,
+            max_bytes=parse_size(config.spool_max, "--spool-max"),
+        )
+    except OwnerTaken:
+        store.close()
+        raise SettingError(f"--spool-dir: {directory} is used by another footfall server") from None
+    except OSError as exc:
+        store.close()
+        raise SettingError(
+            f"--spool-dir: cannot use {directory}: {exc.strerror}; make it writable for this"
+            " user or choose another"
+        ) from None
+    return spool, SpoolReader(directory)
 
 
 @dataclass
@@ -87,9 +125,9 @@ class Runtime:
         )
         feed.recover()
         buffer = HitBuffer(
+            *open_spool(config, store),
             feed.write,
-            flush_size=config.flush_size,
-            capacity=config.buffer_capacity,
+            store,
             interval=config.flush_interval,
             on_tick=feed.tick,
         )

@@ -74,13 +74,33 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("session_cookie", str, "_utmb", "Name of the 30-minute sliding session cookie."),
     Setting("visitor_days", int, 730, "Lifetime of the visitor cookie in days."),
     Setting("session_minutes", int, 30, "Minutes without a hit after which a session ends."),
-    Setting("flush_size", int, 5000, "Buffered hits that trigger a write to the store."),
-    Setting("flush_interval", float, 1.0, "Longest time in seconds a hit waits in the buffer."),
     Setting(
-        "buffer_capacity",
-        int,
-        500_000,
-        "Most hits held in memory; beyond it hits are refused (buffer-full).",
+        "spool_dir",
+        str,
+        "",
+        "Directory where hits are kept, on local disk, from their acknowledgement until the store"
+        " has them; created at start. Empty: the database file's path plus .spool.",
+    ),
+    Setting(
+        "spool_max",
+        str,
+        "4GB",
+        "Most the spool may hold while the store is down or slow, e.g. 500MB or 4GB; beyond it"
+        " hits are refused (spool-full: 503 on the JSON and Measurement Protocol endpoints).",
+    ),
+    Setting(
+        "spool_fsync",
+        str,
+        "interval",
+        "When spooled hits are forced to the disk: none (they survive a crash of footfall, not of"
+        " the machine), interval (every 100 ms: a power loss loses at most that), always (before"
+        " each acknowledgement).",
+    ),
+    Setting(
+        "flush_interval",
+        float,
+        1.0,
+        "Longest time in seconds a hit waits in the spool before it is written to the store.",
     ),
     Setting(
         "rollup_batch",
@@ -154,9 +174,10 @@ class Config:
     session_cookie: str = _default("session_cookie")
     visitor_days: int = _default("visitor_days")
     session_minutes: int = _default("session_minutes")
-    flush_size: int = _default("flush_size")
+    spool_dir: str = _default("spool_dir")
+    spool_max: str = _default("spool_max")
+    spool_fsync: str = _default("spool_fsync")
     flush_interval: float = _default("flush_interval")
-    buffer_capacity: int = _default("buffer_capacity")
     rollup_batch: int = _default("rollup_batch")
     rollup_wait: float = _default("rollup_wait")
     max_body: int = _default("max_body")
@@ -171,6 +192,27 @@ class Config:
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
+
+
+class SettingError(ValueError):
+    """A setting's value footfall cannot use; the message names the flag."""
+
+
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def parse_size(text: str, flag: str) -> int:
+    """``"500MB"``, ``"4GB"``, ``"2GiB"`` or plain bytes, as bytes."""
+    number = text.strip().upper().rstrip("BIKMGT")
+    unit = text.strip().upper()[len(number) :]
+    try:
+        value = float(number) * _UNITS[unit.strip()]
+    except (KeyError, ValueError):
+        raise SettingError(f"{flag}: {text!r} is not a size such as 500MB or 4GB") from None
+    if value <= 0:
+        raise SettingError(f"{flag}: must be more than 0")
+    return int(value)
 
 
 def markdown_table() -> str:

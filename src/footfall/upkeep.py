@@ -15,6 +15,7 @@ from footfall.clock import Clock
 from footfall.store.base import Store
 from footfall.store.rollups import Rollups
 
+LOADED_BATCHES_KEPT_MS = 86_400_000
 log = logging.getLogger("footfall.upkeep")
 DAY_MS = 86_400_000
 
@@ -62,6 +63,10 @@ class Upkeep:
                 log.info("retention: deleted %d raw events of app %s", n, app_id)
         except Exception:
             log.exception("retention failed")
+        try:  # a segment is deleted within seconds of its commit: a day is plenty
+            self.store.forget_loaded_batches(LOADED_BATCHES_KEPT_MS)
+        except Exception:
+            log.exception("forgetting loaded spool segments failed")
         self.store.settle()  # a checkpoint, and DuckDB's memory limit back at rest
         self.runs += 1
 

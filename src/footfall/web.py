@@ -52,7 +52,8 @@ def serverside_routes(rt: Runtime) -> list[BaseRoute]:
 
 def ops_routes(rt: Runtime) -> list[BaseRoute]:
     async def health(request: Request) -> Response:
-        """200 while the store answers and takes writes; 503 with the reason otherwise."""
+        """200 while the store answers and takes writes; 503 with the reason otherwise. Hits
+        are still taken into the spool meanwhile, until it is full."""
         body: dict[str, object] = {"status": "ok", "store": rt.store.backend}
         if rt.buffer.write_error is not None:
             body["reason"] = f"writes to the store fail: {rt.buffer.write_error}"
@@ -60,7 +61,8 @@ def ops_routes(rt: Runtime) -> list[BaseRoute]:
             body["reason"] = "the store does not answer"
         if "reason" in body:
             body["status"] = "unavailable"
-            body["pending"] = rt.buffer.pending
+        body["spool_bytes"] = rt.buffer.backlog_bytes
+        body["pending"] = rt.buffer.pending
         return JSONResponse(body, status_code=503 if "reason" in body else 200)
 
     async def metrics(request: Request) -> Response:
@@ -76,6 +78,8 @@ def ops_routes(rt: Runtime) -> list[BaseRoute]:
         lines += [
             "# TYPE footfall_buffer_pending gauge",
             f"footfall_buffer_pending {rt.buffer.pending}",
+            "# TYPE footfall_spool_bytes gauge",
+            f"footfall_spool_bytes {rt.buffer.backlog_bytes}",
             "# TYPE footfall_hits_written_total counter",
             f"footfall_hits_written_total {rt.buffer.flushed}",
             "# TYPE footfall_store_write_failures_total counter",
@@ -87,7 +91,11 @@ def ops_routes(rt: Runtime) -> list[BaseRoute]:
         ]
         return PlainTextResponse("\n".join(lines) + "\n")
 
-    return [Route("/-/health", health), Route("/-/metrics", metrics)]
+    return [
+        Route("/-/health", health),
+        Route("/-/health/ready", health),
+        Route("/-/metrics", metrics),
+    ]
 
 
 class HotPaths:

@@ -6,6 +6,7 @@ methods, so the same assertions hold on every engine."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -76,6 +77,30 @@ def test_appended_and_inserted_hits_are_counted_per_app(store: Store) -> None:
     assert store.append_hits([]) == 0
     assert (store.count_events(), store.count_events(APP_A), store.count_events(APP_B)) == (5, 3, 2)
     assert store.count_events("no-such-app") == 0
+
+
+def test_a_named_batch_is_stored_once_with_its_name(store: Store) -> None:
+    rows = [msgspec.structs.astuple(hit(n)) for n in range(3)]
+    assert store.append_hits(rows, batch="server-00000000000000000001") == 3
+    assert store.loaded_batches(["server-00000000000000000001", "other"]) == {
+        "server-00000000000000000001"
+    }
+    with pytest.raises(Exception):  # noqa: B017 (each engine names its constraint error)
+        store.append_hits([msgspec.structs.astuple(hit(9))], batch="server-00000000000000000001")
+    assert store.count_events() == 3  # the second append stored nothing
+    assert store.loaded_batches([]) == set()
+    assert store.forget_loaded_batches(3_600_000) == 0  # recorded now, not an hour ago
+    time.sleep(0.01)
+    assert store.forget_loaded_batches(1) == 1
+    assert store.loaded_batches(["server-00000000000000000001"]) == set()
+
+
+def test_a_store_reconnects_after_its_connection_is_gone(store: Store) -> None:
+    store.append_hits([msgspec.structs.astuple(hit(1))])
+    store.close()  # every statement fails now, as after a fault that invalidated the connection
+    assert not store.ping()
+    store.reopen()
+    assert store.ping() and store.count_events() == 1
 
 
 def test_stored_hit_ids_are_found_within_the_time_range_only(store: Store) -> None:

@@ -16,7 +16,8 @@ from footfall.model import App, Hit
 from footfall.query.periods import as_utc
 from footfall.schema import COLUMN_NAMES, EVENT_COLUMNS
 from footfall.store.base import StoreBusy
-from footfall.store.duckdb import ROW_GROUP_ROWS, DuckDBStore
+from footfall.store.duckdb import DuckDBStore
+from footfall.store.duckdb_file import ROW_GROUP_ROWS
 from footfall.store.rollups import RollupFeed, Rollups
 from tests.query.dataset import NOW_MS, one_hit_sessions
 

@@ -8,7 +8,7 @@ import click
 
 from footfall.cli.common import config_from, server_options
 from footfall.enrich.geo import GeoDatabaseError
-from footfall.settings import SETTINGS, markdown_table
+from footfall.settings import SETTINGS, SettingError, markdown_table
 from footfall.store.base import StoreError
 
 
@@ -20,7 +20,7 @@ def serve(**values: Any) -> None:
 
     try:
         run(config_from(values))
-    except (StoreError, GeoDatabaseError) as exc:
+    except (StoreError, GeoDatabaseError, SettingError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:  # Ctrl-C after a clean shutdown: every hit is written
         pass
@@ -47,7 +47,7 @@ def quickstart(name: str, site_url: str, **values: Any) -> None:
     config = config_from(values)
     try:
         runtime = Runtime.build(config)
-    except (StoreError, GeoDatabaseError) as exc:
+    except (StoreError, GeoDatabaseError, SettingError) as exc:
         raise click.ClickException(str(exc)) from None
     apps = runtime.apps.all()
     app = apps[0] if apps else runtime.apps.create(name, site_url)

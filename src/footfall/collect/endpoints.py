@@ -13,6 +13,7 @@ from urllib.parse import unquote, unquote_to_bytes
 
 import msgspec
 
+from footfall.buffer import UNAVAILABLE
 from footfall.collect.fields import (
     PIXEL_FIELDS,
     EventPayload,
@@ -28,6 +29,21 @@ from footfall.ingest import Ingest, Outcome
 log = logging.getLogger("footfall.collect")
 
 IGNORED_HEADER = b"x-footfall-ignored"
+RETRY_AFTER_HEADER = (b"retry-after", b"5")
+
+
+def unavailable(reasons: list[str]) -> dict[str, str] | None:
+    """The 503 body when a hit was not taken because the server cannot keep hits right now (the
+    spool is full or its disk fails): the client should send it again later."""
+    reason = next((r for r in reasons if r in UNAVAILABLE), None)
+    if reason is None:
+        return None
+    return {
+        "error": f"the server cannot keep hits right now ({reason}); retry later",
+        "reason": reason,
+    }
+
+
 NO_CACHE_HEAD = b"".join(b"%s: %s\r\n" % pair for pair in NO_CACHE_HEADERS)
 MAX_QUERY = 16_384  # bytes of pixel query string; beyond it the hit is ignored as too-large
 MAX_FIELDS = 64
@@ -309,6 +325,10 @@ class EventEndpoint:
             ctx.client_visitor = payload.vid
             ctx.client_session = payload.sid
             outcome = self.ingest.process(hit, ctx)
+        refused = unavailable([outcome.reason] if outcome.reason else [])
+        if refused is not None:
+            await self._json(send, 503, refused, [*cors, RETRY_AFTER_HEADER])
+            return
         body_out: dict[str, Any] = (
             {"status": "accepted"}
             if outcome.reason is None

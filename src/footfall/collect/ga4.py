@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 from footfall.apps import AppRegistry
 from footfall.clock import Clock
-from footfall.collect.endpoints import IGNORED_HEADER, read_body
+from footfall.collect.endpoints import IGNORED_HEADER, RETRY_AFTER_HEADER, read_body, unavailable
 from footfall.collect.fields import FieldError, build_hit
 from footfall.collect.jsonbody import JsonError, decode_json
 from footfall.collect.mp import MAX_CLIENT_ID, secret_matches, visitor_key
@@ -309,6 +309,10 @@ class GA4Endpoint:
             outcome = self.ingest.process(hit, ctx)
             if outcome.reason:
                 reasons.append(outcome.reason)
+        refused = unavailable(reasons)
+        if refused is not None:
+            await send_json(send, 503, refused, (RETRY_AFTER_HEADER,))
+            return
         headers = [(IGNORED_HEADER, ", ".join(dict.fromkeys(reasons)).encode())] if reasons else []
         await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})

@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from footfall.collect.endpoints import IGNORED_HEADER, read_body
+from footfall.collect.endpoints import IGNORED_HEADER, RETRY_AFTER_HEADER, read_body, unavailable
 from footfall.collect.gif import NO_CACHE_HEADERS, TRANSPARENT_GIF
 from footfall.collect.mp import (
     MAX_BATCH_BYTES,
@@ -36,7 +36,9 @@ async def send_gif(send: Any, reasons: list[str]) -> None:
     await send({"type": "http.response.body", "body": TRANSPARENT_GIF})
 
 
-async def send_json(send: Any, status: int, body: object) -> None:
+async def send_json(
+    send: Any, status: int, body: object, extra: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
     data = msgspec.json.encode(body)
     await send(
         {
@@ -46,6 +48,7 @@ async def send_json(send: Any, status: int, body: object) -> None:
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(data)).encode()),
                 (b"cache-control", b"no-store"),
+                *extra,
             ],
         }
     )
@@ -77,7 +80,12 @@ class CollectEndpoint:
             outcome = self.receiver.ingest.ignore("too-large")
         else:
             outcome = self.receiver.take(raw, scope, scope_headers(scope))
-        await send_gif(send, [outcome.reason] if outcome.reason else [])
+        reasons = [outcome.reason] if outcome.reason else []
+        refused = unavailable(reasons)
+        if refused is not None:
+            await send_json(send, 503, refused, (RETRY_AFTER_HEADER,))
+            return
+        await send_gif(send, reasons)
 
 
 class BatchEndpoint:
@@ -104,6 +112,10 @@ class BatchEndpoint:
             outcome = self.receiver.take(line.strip(b"\r"), scope, headers)
             if outcome.reason:
                 reasons.append(outcome.reason)
+        refused = unavailable(reasons)
+        if refused is not None:
+            await send_json(send, 503, refused, (RETRY_AFTER_HEADER,))
+            return
         await send_gif(send, reasons)
 
 

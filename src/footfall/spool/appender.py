@@ -303,6 +303,10 @@ class Spool:
         finally:
             self._scan_lock.release()
 
+    def rescan(self) -> None:
+        """Re-read the backlog now (a writer in this process removed segments)."""
+        self._rescan(wait=True)
+
     @property
     def backlog_bytes(self) -> int:
         """Bytes in the directory's segments, every owner's: as of the last rescan plus appends."""

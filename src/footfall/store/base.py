@@ -41,6 +41,11 @@ class Store(Protocol):
 
     def ping(self) -> bool: ...
     def close(self) -> None: ...
+    def reopen(self) -> None:
+        """Connect again after a fault left the connection unusable (the spool's writer calls
+        it when a write failed and ``ping`` fails too). StoreError while the fault lasts."""
+        ...
+
     def settle(self) -> None:
         """Move what recent writes hold in memory to the file, if the backend keeps any there
         (DuckDB: appended rows until a checkpoint). Best effort: skipped when busy."""
@@ -48,9 +53,24 @@ class Store(Protocol):
 
     # events
     def append_hits(
-        self, rows: Sequence[tuple[object, ...]], *, fold_seq: int | None = None
+        self,
+        rows: Sequence[tuple[object, ...]],
+        *,
+        fold_seq: int | None = None,
+        batch: str | None = None,
     ) -> int:
-        """Append hits given as tuples in EVENT_COLUMNS order (the buffer's flushes)."""
+        """Append hits given as tuples in EVENT_COLUMNS order, in one transaction (the spool's
+        writer). ``batch`` names them (a spool segment): recorded in the same transaction, and a
+        name recorded before makes the whole append fail, so a batch is never stored twice."""
+        ...
+
+    def loaded_batches(self, names: Sequence[str]) -> set[str]:
+        """Which of these batch names ``append_hits`` recorded."""
+        ...
+
+    def forget_loaded_batches(self, age_ms: int) -> int:
+        """Drop the records of batches stored more than ``age_ms`` ago, by the store's own clock
+        (their segments are long gone); returns how many."""
         ...
 
     def insert_events(self, batch: pa.Table, *, fold_seq: int | None = None) -> int:

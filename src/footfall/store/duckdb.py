@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import threading
+import time
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from footfall.schema import EVENT_COLUMNS, Column
-from footfall.store.base import Step, StoreBusy, StoreError, StoreOutOfMemory
+from footfall.store.base import Step, StoreError, StoreOutOfMemory
 from footfall.store.duckdb_accounts import DuckDBAccounts, first_row, rollback
+from footfall.store.duckdb_file import DATABASE, connect, temp_directory_for
 from footfall.store.duckdb_memory import MemoryBudget
 
 if TYPE_CHECKING:
@@ -37,6 +39,14 @@ def column_ddl(column: Column) -> str:
 
 # The appender's staging table: the events' columns, but the timestamp as the hit's int (ms),
 # which DuckDB's appender does not convert to TIMESTAMP; the INSERT from it converts.
+# the batches (spool segments) whose hits are stored, each recorded in the transaction of its hits
+_LOADED_DDL = (
+    "CREATE TABLE IF NOT EXISTS loaded_batches (name VARCHAR PRIMARY KEY, hits BIGINT NOT NULL,"
+    " loaded TIMESTAMP NOT NULL)"
+)
+_LOADED = "INSERT INTO loaded_batches VALUES (?, ?, ?)"
+_FIND_LOADED = "SELECT name FROM loaded_batches WHERE name IN (SELECT unnest(?))"
+_FORGET_LOADED = "DELETE FROM loaded_batches WHERE loaded < ?"
 _STAGING = "_footfall_hits_in"
 _STAGING_DDL = (
     f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} ("
@@ -55,43 +65,8 @@ _FROM_STAGING = (
 _APPEND_SLICE = 512  # rows per appender call: each holds the interpreter lock ~4 ms
 
 
-_DATABASE = "footfall"  # the file's name inside the connection
-# Rows per row group (DuckDB's default: 122,880). A checkpoint merges the small row groups that
-# appends leave behind into whole ones, holding the rows it merges uncompressed: peaks of ~94 MB
-# at the default (the biggest part of a loaded server's peak memory), ~56 MB at this size (a
-# throwaway script: 25 text columns, 5,000 rows a checkpoint). 8,192 rows peaked lower there but
-# not in the ingest benchmark. Dashboard queries measured as fast or faster (finer min/max
-# pruning); files ~35 % bigger (docs/benchmarks.md). A file attaches with it each time: DuckDB
-# does not store it.
-ROW_GROUP_ROWS = 16_384
-# Row groups a big INSERT fills before it writes them to the file (DuckDB's default: 5). Until
-# then they are held in memory, uncompressed, to the end of the transaction: a rollup fold's
-# insert of 50,000 new sessions held ~29 MB; writing each group as it fills, ~10 MB.
-# (Appends of hits are smaller than a row group and unaffected.)
-WRITE_BUFFER_ROW_GROUPS = 1
-
-
-def temp_directory_for(path: str) -> str:
-    """DuckDB's spill directory for a database file: ``<file>.tmp`` beside it. Left to itself,
-    DuckDB puts it in ``.tmp`` under the working directory, which a service user typically
-    cannot write (``/``): the first spill then invalidated the database."""
-    if path == ":memory:" or not path:
-        return os.path.join(tempfile.gettempdir(), f"footfall-{os.getpid()}.tmp")
-    return os.path.abspath(path) + ".tmp"
-
-
-def _open(path: str, read_only: bool, config: dict[str, Any]) -> duckdb.DuckDBPyConnection:
-    """A connection to the file, attached with row groups of ``ROW_GROUP_ROWS`` rows."""
-    config = {"write_buffer_row_group_count": WRITE_BUFFER_ROW_GROUPS, **config}
-    con = duckdb.connect(":memory:", config=config)
-    options = f"ROW_GROUP_SIZE {ROW_GROUP_ROWS}" + (", READ_ONLY" if read_only else "")
-    try:
-        con.execute(f"ATTACH ? AS {_DATABASE} ({options})", [path])
-        con.execute(f"USE {_DATABASE}")
-    except BaseException:
-        con.close()
-        raise
-    return con
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
 
 
 class DuckDBStore(DuckDBAccounts):
@@ -128,24 +103,10 @@ class DuckDBStore(DuckDBAccounts):
             config["threads"] = threads
         if memory_limit:
             config["memory_limit"] = memory_limit
-        try:
-            self._con = _open(self.path, read_only, config)
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise StoreBusy(
-                    f"{self.path} is in use by another footfall process (DuckDB allows one); "
-                    "stop the server first, or use its HTTP API"
-                ) from None
-            raise StoreError(f"cannot open {self.path}: {exc}") from None
-        except duckdb.Error as exc:  # e.g. a memory limit DuckDB cannot read
-            if "already attached" in str(exc):
-                raise StoreBusy(f"{self.path} is already open in this process") from None
-            raise StoreError(f"cannot open {self.path}: {exc}") from None
-        try:
-            self.memory = MemoryBudget(self._con, resting_memory or "", memory_limit or "")
-        except (ValueError, duckdb.Error) as exc:
-            self._con.close()
-            raise StoreError(f"resting memory limit: {exc}") from None
+        self._read_only = read_only
+        self._config = config
+        self._resting, self._most = resting_memory or "", memory_limit or ""
+        self._con, self.memory = self._connect()
         self._local = threading.local()
         self._threads = int(self._con.execute("SELECT current_setting('threads')").fetchall()[0][0])
         self.generation = 0  # counts write() calls
@@ -156,13 +117,30 @@ class DuckDBStore(DuckDBAccounts):
         if not read_only:
             self._create_tables()
 
+    def _connect(self) -> tuple[duckdb.DuckDBPyConnection, MemoryBudget]:
+        return connect(self.path, self._read_only, self._config, self._resting, self._most)
+
+    def reopen(self) -> None:
+        """Connect to the file again: after a failed write DuckDB may refuse every statement
+        ("database has been invalidated") until the database is attached anew. Waits for the
+        write under way; reads under way on the old connection fail. StoreError while the file
+        cannot be opened."""
+        with self._write_lock, self._append_lock:
+            try:
+                self._con.close()
+            except duckdb.Error:
+                pass
+            self._con, self.memory = self._connect()
+            self._local = threading.local()
+            self.generation += 1
+
     # -- plumbing ---------------------------------------------------------------------------
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         """One cursor per thread: a DuckDB connection object is not safe to share between threads."""
         cur = getattr(self._local, "cursor", None)
         if cur is None:
             cur = self._con.cursor()
-            cur.execute(f"USE {_DATABASE}")  # a cursor starts in DuckDB's in-memory database
+            cur.execute(f"USE {DATABASE}")  # a cursor starts in DuckDB's in-memory database
             self._local.cursor = cur
         return cur
 
@@ -181,6 +159,7 @@ class DuckDBStore(DuckDBAccounts):
             "CREATE TABLE IF NOT EXISTS salts ("
             " day INTEGER PRIMARY KEY, salt BLOB NOT NULL, created BIGINT NOT NULL)"
         )
+        cur.execute(_LOADED_DDL)
 
     def ping(self) -> bool:
         try:
@@ -213,10 +192,16 @@ class DuckDBStore(DuckDBAccounts):
 
     # -- events -----------------------------------------------------------------------------
     def append_hits(
-        self, rows: Sequence[tuple[object, ...]], *, fold_seq: int | None = None
+        self,
+        rows: Sequence[tuple[object, ...]],
+        *,
+        fold_seq: int | None = None,
+        batch: str | None = None,
     ) -> int:
         """Append hit tuples (``msgspec.structs.astuple(hit)``: EVENT_COLUMNS order) in one
-        transaction, through DuckDB's appender: no Arrow in the server. Per 5,000 hits, measured:
+        transaction, through DuckDB's appender: no Arrow in the server. ``batch`` is recorded
+        in ``loaded_batches`` in that transaction (a batch name stored twice fails the whole
+        append). Per 5,000 hits, measured:
         ~42 ms appending (the interpreter lock held), ~12 ms flushing, ~30 ms inserting, against
         18–36 ms building Arrow columns plus ~35 ms inserting them (docs/benchmarks.md)."""
         if not rows:
@@ -233,6 +218,8 @@ class DuckDBStore(DuckDBAccounts):
                 appender.flush()
                 cur.execute(_FROM_STAGING, [fold_seq])
                 cur.execute(f"DELETE FROM {_STAGING}")  # noqa: S608
+                if batch is not None:
+                    cur.execute(_LOADED, [batch, len(rows), _utc(time.time_ns() // 1_000_000)])
                 cur.execute("COMMIT")
             except BaseException:
                 rollback(cur)
@@ -257,6 +244,19 @@ class DuckDBStore(DuckDBAccounts):
             finally:
                 cur.unregister("_footfall_batch")
         return batch.num_rows
+
+    def loaded_batches(self, names: Sequence[str]) -> set[str]:
+        if not names:
+            return set()
+        rows = self._cursor().execute(_FIND_LOADED, [list(names)]).fetchall()
+        return {name for (name,) in rows}
+
+    def forget_loaded_batches(self, age_ms: int) -> int:
+        with self._write_lock:
+            cur = self._cursor()
+            cur.execute(_FORGET_LOADED, [_utc(time.time_ns() // 1_000_000 - age_ms)])
+            row = first_row(cur.fetchall())
+            return int(row[0]) if row else 0
 
     def count_events(self, app_id: str | None = None) -> int:
         if app_id is None:

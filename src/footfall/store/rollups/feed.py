@@ -103,12 +103,13 @@ class RollupFeed:
         )
         return list(dict.fromkeys(app_id for app_id, _ in self._fold()))
 
-    def write(self, rows: Sequence[tuple[object, ...]]) -> int:
+    def write(self, rows: Sequence[tuple[object, ...]], batch: str | None = None) -> int:
         """Write hits (tuples in EVENT_COLUMNS order) to the events table, numbered for the next
-        fold (the buffer's writer); returns the rows written."""
+        fold (the spool writer's writes; ``batch``: see ``Store.append_hits``); returns the rows
+        written."""
         if not self.rollups.enabled or not rows:
-            return self.store.append_hits(rows)
-        return self._numbered(lambda seq: self.store.append_hits(rows, fold_seq=seq))
+            return self.store.append_hits(rows, batch=batch)
+        return self._numbered(lambda seq: self.store.append_hits(rows, fold_seq=seq, batch=batch))
 
     def write_table(self, hits: pa.Table) -> int:
         """:meth:`write` for hits as an Arrow table in ``ARROW_SCHEMA`` (imports, bulk loads)."""
