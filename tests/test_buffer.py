@@ -11,7 +11,7 @@ import duckdb
 import msgspec
 import pytest
 
-from footfall.buffer import SPOOL_FULL, HitBuffer, Rows, decode, encode
+from footfall.buffer import SPOOL_FULL, WRITE_ROWS, HitBuffer, Rows, decode, encode
 from footfall.model import Hit, new_hit_id
 from footfall.spool import Spool, SpoolReader
 from footfall.store.duckdb import DuckDBStore
@@ -133,7 +133,7 @@ def test_a_segment_whose_hits_are_stored_already_is_removed_not_stored_again(
     (segment,) = SpoolReader(parts.directory).ready()
     records = SpoolReader(parts.directory).records(segment)
     rows = [msgspec.structs.astuple(decode(r)) for r in records]
-    parts.store.append_hits(rows, batch=segment.name)
+    parts.store.append_hits(rows, batch=f"{segment.name}+0")  # its first (only) part
     assert buffer.flush() == 0
     assert parts.store.count_events() == 5 and parts.segments() == []
     buffer.close()
@@ -159,4 +159,31 @@ def test_a_store_that_stopped_answering_is_reconnected(parts: Parts) -> None:
     buffer.repair()  # what the writer thread does after a failed round
     assert buffer.flush() == 1
     assert parts.store.count_events() == 1
+    buffer.close()
+
+
+def test_a_big_segment_is_written_in_parts_and_a_part_is_never_written_twice(
+    parts: Parts,
+) -> None:
+    store_part = parts.write
+    fail_next = {"at": 1}  # the second write fails, once
+
+    def write_or_fail(rows: Rows, name: str) -> int:
+        if len(parts.writes) == fail_next["at"]:
+            fail_next["at"] = -1
+            parts.writes.append(0)
+            raise OSError(28, "No space left on device")
+        return store_part(rows, name)
+
+    parts.write = write_or_fail  # type: ignore[method-assign]
+    buffer = parts.buffer()
+    for n in range(2 * WRITE_ROWS + 1):
+        buffer.add(hit(n))
+    with pytest.raises(OSError):
+        buffer.flush()
+    assert parts.store.count_events() == WRITE_ROWS  # the first part is stored
+    assert buffer.flush() == WRITE_ROWS + 1  # the rest, not the first part again
+    assert parts.writes == [WRITE_ROWS, 0, WRITE_ROWS, 1]
+    assert parts.store.fetch("SELECT count(DISTINCT path) FROM events") == [(2 * WRITE_ROWS + 1,)]
+    assert parts.segments() == []
     buffer.close()

@@ -6,12 +6,12 @@ the process (kill -9) and, as ``--spool-fsync`` says, of the machine. Endpoints 
 storage: an append is one write to the page cache (the fsyncs happen on the spool's thread).
 
 The writer (a thread once :meth:`HitBuffer.start` ran; :meth:`HitBuffer.flush` in the caller's)
-loads sealed segments into the store, one transaction per segment, through the function it was
-given (the rollup feed's ``write``), which records the segment's name with its hits. A segment is
-removed only after that commit; a segment whose name is recorded already is removed without
-loading again (a crash between commit and removal, or a commit reported as failed that reached
-the database's log). Segments are sealed every ``interval`` seconds: hits reach the store about
-that long after they arrive.
+loads sealed segments into the store through the function it was given (the rollup feed's
+``write``), at most ``WRITE_ROWS`` hits a transaction, each recording its name (the segment's and
+its first record's) with its hits. A segment is removed only after its last commit; a part whose
+name is recorded already is skipped (a crash between commit and removal, or a commit reported as
+failed that reached the database's log). Segments are sealed every ``interval`` seconds: hits
+reach the store about that long after they arrive.
 
 When a write fails (disk full, permission denied, a database invalidated by an earlier failure),
 its segment stays. The writer retries with jittered backoff up to ``max_backoff`` seconds,
@@ -41,6 +41,10 @@ SPOOL_FULL = "spool-full"  # the spool holds --spool-max bytes: the store is dow
 SPOOL_ERROR = "spool-error"  # the spool's disk refused the append
 # reasons a hit was not taken that a client should retry later (503 + Retry-After)
 UNAVAILABLE = frozenset({SPOOL_FULL, SPOOL_ERROR})
+# hits a write takes: a write's transaction holds them twice (staging and table) until it commits,
+# and turning records into rows holds the interpreter lock, so a busy second's segment (20,000+
+# hits) is written in parts (docs/benchmarks.md)
+WRITE_ROWS = 5_000
 
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(Hit)
@@ -135,25 +139,27 @@ class HitBuffer:
             return written
 
     def _load(self, segment: Segment) -> int:
-        contents = self.reader.read(segment)
-        rows: Rows = []
-        for n, record in enumerate(contents.records):
-            try:
-                rows.append(msgspec.structs.astuple(decode(record)))
-            except msgspec.DecodeError as exc:  # a checksummed record footfall did not write
-                log.error("record %d of spool segment %s is not a hit: %s", n, segment.name, exc)
+        """Store a segment's hits, ``WRITE_ROWS`` at a time, each write named after the segment
+        and its first record (the names recorded already are skipped), then remove it."""
+        records = self.reader.read(segment)
+        starts = range(0, len(records.records), WRITE_ROWS)
+        names = [f"{segment.name}+{start}" for start in starts]
+        stored = self.store.loaded_batches(names) if names else set()
         written = 0
-        if rows and not self.store.loaded_batches([segment.name]):
+        for start, name in zip(starts, names, strict=True):
+            if name in stored:
+                continue
+            rows = self._rows(segment, records.records[start : start + WRITE_ROWS], start)
             try:
-                written = self._write(rows, segment.name)
+                written += self._write(rows, name) if rows else 0
             except Exception as exc:
                 self._failed(exc, len(rows))
                 raise
-            self.flushed += written
+            self.flushed += len(rows)
         if self.write_error is not None:
             log.warning("writing to the store works again after %d failures", self.failures)
             self.write_error = None
-        if contents.damage is not None and contents.damage.kind == "corrupt":
+        if records.damage is not None and records.damage.kind == "corrupt":
             kept = self.reader.quarantine(segment)
             log.error(
                 "spool segment %s is damaged; its intact hits are stored, it is kept at %s",
@@ -163,6 +169,16 @@ class HitBuffer:
         else:
             self.reader.remove(segment)
         return written
+
+    @staticmethod
+    def _rows(segment: Segment, records: list[bytes], first: int) -> Rows:
+        rows: Rows = []
+        for n, record in enumerate(records, first):
+            try:
+                rows.append(msgspec.structs.astuple(decode(record)))
+            except msgspec.DecodeError as exc:  # a checksummed record footfall did not write
+                log.error("record %d of spool segment %s is not a hit: %s", n, segment.name, exc)
+        return rows
 
     def _failed(self, exc: Exception, rows: int) -> None:
         """Count a failed write; log the first of a run of failures with what to do, the rest at

@@ -38,6 +38,12 @@ def _after_fold(store: Store) -> None:
     allocators.release_free_memory()
 
 
+# A segment is sealed at this size (or --flush-interval): ~4,000 pixel hits. The writer reads and
+# checks a whole segment at once, holding the interpreter lock while it parses: bigger segments
+# of a busy second showed in the endpoints' p99 latency (docs/benchmarks.md).
+SEGMENT_BYTES = 2 << 20
+
+
 def spool_directory(config: Config) -> Path:
     """``--spool-dir``, else the database file's path plus ``.spool`` (never the working
     directory)."""
@@ -60,6 +66,7 @@ def open_spool(config: Config, store: Store) -> tuple[Spool, SpoolReader]:
             owner="server",
             fsync=config.spool_fsync,  # type: ignore[arg-type]
             segment_age=config.flush_interval,
+            segment_bytes=SEGMENT_BYTES,
             max_bytes=parse_size(config.spool_max, "--spool-max"),
         )
     except OwnerTaken:
