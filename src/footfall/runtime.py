@@ -26,6 +26,7 @@ from footfall.query.engine import QueryEngine
 from footfall.settings import Config, SettingError, parse_size
 from footfall.spool import OwnerTaken, Spool, SpoolReader
 from footfall.store.base import Store, open_store
+from footfall.store.remote import StoreServer, socket_path
 from footfall.store.rollups import RollupFeed, Rollups
 from footfall.upkeep import Upkeep
 
@@ -97,6 +98,7 @@ class Runtime:
     upkeep: Upkeep
     engine: QueryEngine
     closed: bool = False
+    commands: StoreServer | None = None  # the CLI's way to the store while the server runs
 
     @classmethod
     def build(
@@ -202,6 +204,11 @@ class Runtime:
         self.feed.start()
         self.buffer.start()
         self.upkeep.start()
+        path = socket_path(self.config.db)
+        if path is not None:
+            self.commands = StoreServer(self.store, path, on_change=lambda _: self.apps.reload())
+            if not self.commands.start():
+                self.commands = None
 
     def flush(self) -> int:
         """Write buffered hits and fold waiting batches into the rollups now (tests, imports)."""
@@ -214,6 +221,8 @@ class Runtime:
         if self.closed:
             return
         self.closed = True
+        if self.commands is not None:
+            self.commands.close()
         self.upkeep.close()
         written = self.buffer.close()
         self.feed.close()

@@ -11,8 +11,7 @@ from footfall.hit_tables import hits_to_table
 from footfall.model import Hit, new_uuid
 from footfall.settings import SETTINGS, markdown_table
 from footfall.store import open_store
-from tests.live import free_port
-from tests.test_durability import footfall, start_server
+from tests.test_durability import footfall
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
@@ -44,19 +43,6 @@ def test_bad_input_is_a_message_and_a_non_zero_exit(tmp_path: Path) -> None:
     assert missing.returncode != 0 and "no app" in missing.stderr
     bad_since = footfall("stats", "x", "--since", "forever", "--db", db)
     assert bad_since.returncode != 0 and "duration" in bad_since.stderr
-
-
-def test_a_running_server_holds_the_file_and_the_cli_says_so(tmp_path: Path) -> None:
-    db = tmp_path / "f.duckdb"
-    footfall("apps", "create", "Busy", "--db", str(db))
-    proc = start_server(db, free_port())
-    try:
-        out = footfall("apps", "list", "--db", str(db))
-        assert out.returncode != 0
-        assert "in use by another footfall process" in out.stderr and "Traceback" not in out.stderr
-    finally:
-        proc.terminate()
-        proc.wait(30)
 
 
 def test_stats_prints_the_right_counts(tmp_path: Path) -> None:

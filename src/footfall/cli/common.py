@@ -11,7 +11,8 @@ import click
 from footfall.apps import AppRegistry
 from footfall.clock import SystemClock
 from footfall.settings import SETTINGS, SETTINGS_BY_NAME, Config, Setting
-from footfall.store.base import Store, StoreError, open_store
+from footfall.store.base import Store, StoreBusy, StoreError, open_store
+from footfall.store.remote import RemoteStore, open_remote, socket_path
 
 _DURATION = re.compile(r"(\d+)\s*(h|d|w|m|y)")
 _UNIT_MS = {
@@ -78,10 +79,25 @@ def config_from(values: dict[str, Any]) -> Config:
 
 
 def open_cli_store(db: str, store: str = "") -> Store:
+    """The store at ``db``, or, while a server holds that file, the server's store through its
+    socket (footfall.store.remote)."""
     try:
         return open_store(db, store or None)
+    except StoreBusy as exc:
+        path = socket_path(db)
+        if path is None or not path.exists():
+            raise click.ClickException(str(exc)) from None
+        try:
+            return open_remote(path)
+        except StoreError as remote:
+            raise click.ClickException(f"{exc} ({remote})") from None
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def is_remote(store: Store) -> bool:
+    """The store is a running server's (writes of hits go around the command's own feed)."""
+    return isinstance(store, RemoteStore)
 
 
 def open_registry(db: str, store: str = "") -> AppRegistry:

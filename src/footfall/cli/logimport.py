@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from footfall.cli.common import db_option, find_app, open_registry, store_option
+from footfall.cli.common import db_option, find_app, is_remote, open_registry, store_option
 
 if TYPE_CHECKING:
     from footfall.logimport import Report
@@ -113,14 +113,18 @@ def import_log(
         enricher = Enricher(default_steps(Config(db=db)))
         show = sys.stderr.isatty() if progress is None else progress
         from footfall.clock import SystemClock
-        from footfall.store.rollups import RollupFeed, Rollups
+        from footfall.store.rollups import RollupFeed, Rollups, rebuild_mark
 
-        rollups = Rollups(
-            registry.store, lambda app_id: getattr(registry.get(app_id), "timezone", None)
-        )
-        # bigger folds than a live server's: a fold costs about the same whatever its size
-        feed = RollupFeed(rollups, SystemClock(), max_rows=200_000, max_wait_ms=10**12)
-        importer = LogImporter(registry.store, app, enricher, options, write=feed.write)
+        feed = None
+        if not is_remote(registry.store):
+            rollups = Rollups(
+                registry.store, lambda app_id: getattr(registry.get(app_id), "timezone", None)
+            )
+            # bigger folds than a live server's: a fold costs about the same whatever its size
+            feed = RollupFeed(rollups, SystemClock(), max_rows=200_000, max_wait_ms=10**12)
+        # into a running server's store: unnumbered, and its upkeep rebuilds the app's rollups
+        write = feed.write if feed is not None else registry.store.append_hits
+        importer = LogImporter(registry.store, app, enricher, options, write=write)
         report = importer.report
         started = time.monotonic()
         for path in files:
@@ -140,7 +144,10 @@ def import_log(
                 if stream is not sys.stdin.buffer:
                     stream.close()
             bar.show(report.read, report.bytes_read, final=True)
-        feed.fold()  # the rollups include the imported hits before the command ends
+        if feed is not None:
+            feed.fold()  # the rollups include the imported hits before the command ends
+        else:
+            registry.store.write([rebuild_mark(app.id)])
         elapsed = time.monotonic() - started
         for line in report.lines():
             click.echo(line)

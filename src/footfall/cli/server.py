@@ -56,9 +56,7 @@ def quickstart(name: str, site_url: str, **values: Any) -> None:
     click.echo(f"footfall is starting on {base} with {config.db}; dashboard: {base}/apps")
     click.echo(f"app {app.name!r}: {app.id}\nPaste this into your pages:\n")
     click.echo(snippet(app, base))
-    click.echo(
-        f"\nThen see the numbers with: footfall stats {app.id} --db {config.db}  (after stopping the server)\n"
-    )
+    click.echo(f"\nThen see the numbers with: footfall stats {app.id} --db {config.db}\n")
     try:
         run(config, runtime)
     except KeyboardInterrupt:
@@ -77,7 +75,7 @@ def first_user(runtime: Any, db: str) -> None:
         return
     if not sys.stdin.isatty():
         click.echo(
-            "No dashboard user yet. Stop the server and create the first owner with:\n"
+            "No dashboard user yet. Create the first owner (the server may keep running) with:\n"
             f"  footfall users create you@example.com --db {db}\n"
         )
         return

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from footfall.cli.common import db_option, find_app, open_registry, store_option
+from footfall.cli.common import db_option, find_app, is_remote, open_registry, store_option
 from footfall.clock import SystemClock
 
 if TYPE_CHECKING:
@@ -102,18 +102,27 @@ def import_cmd(file: Path, app_key: str, db: str, store: str) -> None:
     try:
         app = find_app(registry, app_key)
         with file.open("rb") as fh:
-            from footfall.store.rollups import RollupFeed
+            from footfall.store.rollups import RollupFeed, rebuild_mark
 
-            # folded in once, at the end (a file of any size: bounded steps)
-            feed = RollupFeed(_rollups(registry), SystemClock(), max_wait_ms=10**12)
+            # folded in once, at the end (a file of any size: bounded steps); into a running
+            # server's store unnumbered, and the server's upkeep rebuilds the app's rollups
+            remote = is_remote(registry.store)
+            feed = (
+                None
+                if remote
+                else RollupFeed(_rollups(registry), SystemClock(), max_wait_ms=10**12)
+            )
             try:
                 added, skipped = export.import_hits(
                     registry.store, feed, export.read_ndjson(fh, app.id), app.id
                 )
             except export.EventFormatError as exc:
                 raise click.ClickException(f"{file}: {exc}") from None
-            finally:
-                feed.fold()  # what was written is folded in, even when a later line was bad
+            finally:  # what was written is counted, even when a later line was bad
+                if feed is not None:
+                    feed.fold()
+                else:
+                    registry.store.write([rebuild_mark(app.id)])
     finally:
         registry.store.close()
     click.echo(f"imported {added} hits into {app.name}; {skipped} were there already")
