@@ -27,6 +27,7 @@ log = logging.getLogger("footfall.store")
 
 _FRAME = struct.Struct("<Q")
 MAX_FRAME = 1 << 30  # an import's Arrow table of 50,000 hits is ~30 MB
+MAX_COMMANDS = 8  # commands served at once
 # what a command may not do to the server's store
 _REFUSED = frozenset({"close", "reopen"})
 # the calls and attributes of the Store protocol
@@ -92,6 +93,7 @@ class StoreServer:
         self.on_change = on_change
         self._listener: socket.socket | None = None
         self._thread: threading.Thread | None = None
+        self._slots = threading.BoundedSemaphore(MAX_COMMANDS)
 
     def start(self) -> bool:
         """Listen; False (and a warning) when the socket cannot be made here."""
@@ -126,18 +128,26 @@ class StoreServer:
             if _peer_uid(conn) not in (0, os.getuid()):
                 conn.close()
                 continue
+            self._slots.acquire()  # more commands at once wait in the listen queue
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
         with conn:
-            while True:
-                try:
-                    request = _receive(conn)
-                except (OSError, StoreError, pickle.UnpicklingError):
-                    return
+            try:
+                self._requests(conn)
+            finally:
+                self._slots.release()
+
+    def _requests(self, conn: socket.socket) -> None:
+        """Answer a command's calls, one after another, until it closes the connection."""
+        while True:
+            try:
+                request = _receive(conn)
                 if request is None:
                     return
                 _send(conn, self._answer(*request))
+            except (OSError, StoreError, pickle.UnpicklingError, TypeError, ValueError):
+                return
 
     def _answer(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
         if name not in _CALLS or name in _REFUSED:
