@@ -14,7 +14,7 @@ import uvicorn
 
 from footfall.clock import Clock, FrozenClock
 from footfall.dashboard.site import DashboardOptions
-from footfall.model import App
+from footfall.model import App, IdentityMode
 from footfall.runtime import Runtime
 from footfall.server import uvicorn_config
 from footfall.settings import Config
@@ -41,8 +41,13 @@ class LiveServer:
     def clock(self) -> Clock:
         return self.runtime.clock
 
-    def create_app(self, name: str = "Test site", url: str = "https://site.example") -> App:
-        return self.runtime.apps.create(name, url)
+    def create_app(
+        self,
+        name: str = "Test site",
+        url: str = "https://site.example",
+        identity: IdentityMode = "cookieless",
+    ) -> App:
+        return self.runtime.apps.create(name, url, identity)
 
     def flush(self) -> int:
         """Write buffered hits now (the background timer would do it within a second)."""

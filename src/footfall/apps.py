@@ -10,7 +10,7 @@ import threading
 from urllib.parse import urlsplit
 
 from footfall.clock import Clock
-from footfall.model import App, new_uuid, parse_uuid
+from footfall.model import App, IdentityMode, new_uuid, parse_uuid
 from footfall.store.base import Store
 
 
@@ -26,6 +26,36 @@ def normalise_url(url: str) -> str:
     if url and (parts.scheme not in ("http", "https") or not parts.hostname):
         raise AppError(f"not a web address: {url!r}")
     return url
+
+
+def _site(host: str) -> str:
+    host = host.strip().lower().rstrip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+def same_site(a: str, b: str) -> bool:
+    """The hosts are one site for cookies: equal, or one a subdomain of the other (``www.``
+    ignored)."""
+    a, b = _site(a), _site(b)
+    return bool(a and b) and (a == b or a.endswith("." + b) or b.endswith("." + a))
+
+
+def cookie_warning(app: App, footfall_host: str | None) -> str | None:
+    """Why cookie identity will not work for this app, if it will not: footfall's own cookies
+    are first-party only when footfall is served from the site's host (or a subdomain of it).
+    ``footfall_host`` None: not known (the warning is given as a caution)."""
+    if app.identity != "cookie":
+        return None
+    if footfall_host is not None and app.hostname and same_site(app.hostname, footfall_host):
+        return None
+    where = f"on {footfall_host}, not on {app.hostname or 'the site'}" if footfall_host else ""
+    return (
+        "cookie identity needs footfall on the site's own host (or a subdomain of it)"
+        + (f"; footfall is {where}" if where else "")
+        + ": browsers treat its cookies as third-party (Safari and Firefox block or partition"
+        " them) and every hit looks like a new visitor. Choose cookieless, or first-party (the"
+        " tracker keeps its ids in the site's own cookies)."
+    )
 
 
 class AppRegistry:
@@ -65,7 +95,7 @@ class AppRegistry:
     def all(self) -> list[App]:
         return sorted(self._by_id.values(), key=lambda a: (a.created, a.name))
 
-    def create(self, name: str, url: str = "") -> App:
+    def create(self, name: str, url: str = "", identity: IdentityMode = "cookieless") -> App:
         name = name.strip()
         if not name:
             raise AppError("an app needs a name")
@@ -74,6 +104,7 @@ class AppRegistry:
             name=name[:200],
             url=normalise_url(url),
             created=self.clock.now_ms(),
+            identity=identity,
             api_secret=secrets.token_urlsafe(18),
         )
         self.store.create_app(app)

@@ -78,7 +78,7 @@ class App(msgspec.Struct, kw_only=True):
     url: str = ""
     created: int = 0  # ms since epoch
     timezone: str = "UTC"
-    identity: IdentityMode = "cookie"
+    identity: IdentityMode = "cookieless"
     respect_dnt: bool = True  # honour DNT: 1 and Sec-GPC: 1
     dnt_action: Literal["anonymous", "drop"] = "anonymous"
     exclude_ips: list[str] = msgspec.field(default_factory=list)  # CIDR ranges

@@ -31,6 +31,55 @@ def test_apps_create_list_delete(tmp_path: Path) -> None:
     assert app_id not in footfall("apps", "list", "--db", db).stdout
 
 
+def test_new_apps_are_cookieless_and_cookie_mode_on_another_host_is_warned(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "f.duckdb")
+    plain = footfall("apps", "create", "Blog", "--url", "blog.example", "--db", db)
+    assert plain.returncode == 0 and "warning" not in plain.stderr
+    assert '"identity":"cookieless"' in json_settings(db, plain.stdout.split()[0])
+    cross = footfall(
+        "apps",
+        "create",
+        "Shop",
+        "--url",
+        "shop.example",
+        "--identity",
+        "cookie",
+        "--base-url",
+        "https://stats.other.example",
+        "--db",
+        db,
+    )
+    assert cross.returncode == 0
+    assert "third-party" in cross.stderr and "stats.other.example" in cross.stderr
+    same = footfall(
+        "apps",
+        "create",
+        "Docs",
+        "--url",
+        "docs.example",
+        "--identity",
+        "cookie",
+        "--base-url",
+        "https://stats.docs.example",
+        "--db",
+        db,
+    )
+    assert same.returncode == 0 and "warning" not in same.stderr  # footfall on a subdomain
+    switched = footfall("apps", "set", "Blog", "--identity", "cookie", "--db", db)
+    assert switched.returncode == 0 and "third-party" in switched.stderr
+
+
+def json_settings(db: str, app_id: str) -> str:
+    import duckdb
+
+    with duckdb.connect(db, read_only=True) as con:
+        row = con.execute("SELECT settings FROM apps WHERE id = ?", [app_id]).fetchone()
+    assert row is not None
+    return str(row[0]).replace(" ", "")
+
+
 def test_bad_input_is_a_message_and_a_non_zero_exit(tmp_path: Path) -> None:
     db = str(tmp_path / "f.duckdb")
     bad_url = footfall("apps", "create", "X", "--url", "ftp://nope", "--db", db)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from urllib.parse import quote
 
@@ -37,17 +38,25 @@ def csrf(http: httpx.Client, path: str = "/apps") -> str:
 
 
 def send_pageview(
-    http: httpx.Client, app_id: str, path: str, *, title: str = "", ua: str = CHROME, **extra: str
+    http: httpx.Client, app_id: str, path: str, *, title: str = "", ua: str = "", **extra: str
 ) -> None:
+    """A pageview with ``ua``, else the client's browser user agent (see :func:`visitor`)."""
     fields = {"app": app_id, "path": path, "title": title, **extra}
     query = "&".join(f"{k}={quote(v, safe='')}" for k, v in fields.items())
-    resp = http.get("/p.gif?" + query, headers={"User-Agent": ua})
+    own = http.headers.get("user-agent", "")
+    agent = ua or (own if own.startswith("Mozilla/") else CHROME)
+    resp = http.get("/p.gif?" + query, headers={"User-Agent": agent})
     assert resp.status_code == 200 and "x-footfall-ignored" not in resp.headers, resp.headers
 
 
+_browsers = itertools.count(1)
+
+
 def visitor(server: LiveServer) -> httpx.Client:
-    """A separate browser (own cookie jar) sending hits."""
-    return httpx.Client(base_url=server.url, timeout=10)
+    """A separate browser sending hits: its own cookie jar, and its own Chrome build in the user
+    agent, so cookieless identity (a hash of address and user agent) tells it apart too."""
+    agent = CHROME.replace("Chrome/131.0.0.0", f"Chrome/131.0.{next(_browsers)}.0")
+    return httpx.Client(base_url=server.url, timeout=10, headers={"User-Agent": agent})
 
 
 def metric(html: str, key: str) -> str:

@@ -171,3 +171,15 @@ def test_stats_api_keys_are_shown_once_and_can_be_revoked(
     assert revoked.status_code == 303
     assert http.get(api, headers=auth).status_code == 401
     assert "revoked" in owner_http.get(path).text
+
+
+def test_cookie_identity_on_another_host_than_footfall_is_warned_about(
+    server: LiveServer, owner_http: httpx.Client
+) -> None:
+    cookies = server.create_app("Shop", "https://shop.example", identity="cookie")
+    page = owner_http.get(f"/apps/{cookies.id}/settings").text
+    assert "Warning:" in page and "third-party" in page  # footfall answers on 127.0.0.1
+    cookieless = server.create_app("Blog", "https://blog.example")
+    assert "Warning:" not in owner_http.get(f"/apps/{cookieless.id}/settings").text
+    local = server.create_app("Local", "http://127.0.0.1", identity="cookie")
+    assert "Warning:" not in owner_http.get(f"/apps/{local.id}/settings").text

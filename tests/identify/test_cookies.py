@@ -6,10 +6,17 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 import httpx
+import pytest
 
 from footfall.clock import FrozenClock
 from footfall.model import App, parse_uuid
 from tests.live import LiveServer, live_server
+
+
+@pytest.fixture
+def app(server: LiveServer) -> App:
+    """An app in cookie identity mode (new apps are cookieless)."""
+    return server.create_app(identity="cookie")
 
 
 def set_cookies(resp: httpx.Response) -> dict[str, str]:
@@ -113,7 +120,7 @@ def test_https_behind_a_trusted_proxy_gets_samesite_none_secure(db_path: Path) -
         live_server(db_path, trusted_proxies=("127.0.0.1",)) as server,
         httpx.Client(base_url=server.url) as http,
     ):
-        app = server.create_app()
+        app = server.create_app(identity="cookie")
         resp = hit(
             http, app, **{"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9, 127.0.0.1"}
         )
@@ -136,7 +143,7 @@ def test_cookie_names_are_configurable(db_path: Path) -> None:
         live_server(db_path, visitor_cookie="ff_v", session_cookie="ff_s") as server,
         httpx.Client(base_url=server.url) as http,
     ):
-        app = server.create_app()
+        app = server.create_app(identity="cookie")
         assert set(set_cookies(hit(http, app))) == {"ff_v", "ff_s"}
 
 
@@ -145,6 +152,6 @@ def test_full_ip_is_kept_only_when_asked(db_path: Path) -> None:
         live_server(db_path, store_full_ip=True) as server,
         httpx.Client(base_url=server.url) as http,
     ):
-        app = server.create_app()
+        app = server.create_app(identity="cookie")
         hit(http, app)
         assert server.rows("SELECT ip FROM events") == [("127.0.0.1",)]

@@ -18,9 +18,8 @@ def first_party_app(server: LiveServer) -> App:
     return app
 
 
-def test_cookie_mode_sets_and_reads_its_cookies(
-    server: LiveServer, app: App, http: httpx.Client
-) -> None:
+def test_cookie_mode_sets_and_reads_its_cookies(server: LiveServer, http: httpx.Client) -> None:
+    app = server.create_app(identity="cookie")
     first = http.get(f"/p.gif?app={app.id}&path=/")
     names = sorted(c.split("=")[0] for c in first.headers.get_list("set-cookie"))
     assert names == ["_utma", "_utmb"]

@@ -24,21 +24,34 @@ def apps() -> None:
     show_default=True,
     help="Where footfall is reachable, for the snippet.",
 )
+@click.option(
+    "--identity",
+    type=click.Choice(["cookieless", "cookie", "first-party"]),
+    default="cookieless",
+    show_default=True,
+    help="How visitors are identified (see docs/privacy.md).",
+)
 @db_option
 @store_option
-def apps_create(name: str, url: str, base_url: str, db: str, store: str) -> None:
+def apps_create(name: str, url: str, base_url: str, identity: str, db: str, store: str) -> None:
     """Create an app; prints its UUID and its tracking snippet."""
+    from urllib.parse import urlsplit
+
+    from footfall.apps import cookie_warning
     from footfall.present.snippet import snippet
 
     registry = open_registry(db, store)
     try:
-        app = registry.create(name, url)
+        app = registry.create(name, url, identity)  # type: ignore[arg-type]
     except AppError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         registry.store.close()
     click.echo(app.id)
     click.echo("\n" + snippet(app, base_url))
+    warning = cookie_warning(app, urlsplit(base_url).hostname)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @apps.command("list")
@@ -165,8 +178,15 @@ def apps_set(app_key: str, db: str, store: str, **changes: object) -> None:
         updates["exclude_paths"] = exclude_paths
         if changes.get("retention") is not None:
             updates["retention_days"] = _retention(str(changes["retention"]))
-        registry.save(msgspec.structs.replace(app, **updates))
+        saved = msgspec.structs.replace(app, **updates)
+        registry.save(saved)
         click.echo(f"updated {app.id}")
+        if changes.get("identity") is not None:
+            from footfall.apps import cookie_warning
+
+            warning = cookie_warning(saved, None)
+            if warning:
+                click.echo(f"warning: {warning}", err=True)
     except AppError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

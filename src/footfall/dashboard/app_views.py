@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import secrets
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -13,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from footfall.apps import AppError
+from footfall.apps import AppError, cookie_warning
 from footfall.dashboard.accounts import Login
 from footfall.dashboard.charts import sparkline
 from footfall.dashboard.engine import QueryEngine, QuerySpec
@@ -180,6 +181,7 @@ class AppViews:
             app=app,
             error=error,
             saved=saved,
+            warning=cookie_warning(app, urlsplit(self._base_url(request)).hostname),
             base=self._base_url(request),
             keys=keys,
             new_key=new_key,
