@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from footfall.model import App
-from tests.live import LiveServer
+from tests.live import LiveServer, live_server
 
 BROWSER = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
@@ -282,6 +283,20 @@ def test_a_body_over_the_limit_is_413(server: LiveServer, app: App, http: httpx.
     }
     assert send(http, body).status_code == 413
     assert server.count() == 0
+
+
+def test_a_full_spool_is_503_with_retry_after(tmp_path: Path) -> None:
+    with live_server(tmp_path / "full.duckdb", spool_max="4KB") as server:
+        server.create_app()
+        with httpx.Client(base_url=server.url) as http:
+            body = {"n": "pageview", "u": "https://site.example/", "d": "site.example"}
+            for _ in range(1000):  # 4 KB of spool holds a few hits
+                if (resp := send(http, body)).status_code != 202:
+                    break
+                assert resp.text == "ok"
+            assert resp.status_code == 503
+            assert resp.headers["retry-after"] == "5"
+            assert resp.json()["reason"] == "spool-full"
 
 
 def test_footfalls_own_payload_is_unchanged(
