@@ -28,15 +28,16 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def _site(host: str) -> str:
-    host = host.strip().lower().rstrip(".")
+def site_domain(host: str) -> str:
+    """A site's host as domains are compared: lower case, without a leading ``www.``."""
+    host = host.strip().lower()
     return host[4:] if host.startswith("www.") else host
 
 
 def same_site(a: str, b: str) -> bool:
     """The hosts are one site for cookies: equal, or one a subdomain of the other (``www.``
     ignored)."""
-    a, b = _site(a), _site(b)
+    a, b = site_domain(a.rstrip(".")), site_domain(b.rstrip("."))
     return bool(a and b) and (a == b or a.endswith("." + b) or b.endswith("." + a))
 
 
@@ -65,6 +66,7 @@ class AppRegistry:
         self._lock = threading.Lock()
         self._by_id: dict[str, App] = {}
         self._by_alias: dict[str, App] = {}
+        self._by_site: dict[str, App] = {}
         self.reload()
 
     def reload(self) -> None:
@@ -72,12 +74,24 @@ class AppRegistry:
         with self._lock:
             self._by_id = {a.id: a for a in apps}
             self._by_alias = {alias.lower(): a for a in apps for alias in a.aliases}
+            self._by_site = {}
+            for a in sorted(apps, key=lambda a: (a.created, a.name)):  # the oldest app wins a host
+                if a.hostname:
+                    self._by_site.setdefault(site_domain(a.hostname), a)
 
     def get(self, app_id: str) -> App | None:
         return self._by_id.get(app_id)
 
     def by_alias(self, alias: str) -> App | None:
         return self._by_alias.get(alias.strip().lower())
+
+    def by_site(self, domain: str) -> App | None:
+        """The app whose site (its ``url``) has this host, or that has it as an alias; a leading
+        ``www.`` and case are ignored on either side. Two apps on one host: the older one."""
+        key = site_domain(domain)
+        if not key:
+            return None
+        return self._by_site.get(key) or self.by_alias(domain) or self.by_alias(key)
 
     def resolve(self, key: str) -> App | None:
         """An app by UUID, by alias (e.g. a UA-/G- tracking id), by its site's hostname or by its name."""

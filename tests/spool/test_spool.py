@@ -333,11 +333,13 @@ def test_spool_full_refuses_until_the_writer_removed_segments(tmp_path: Path) ->
     ]
     for segment in reader.ready():
         reader.remove(segment)
-    clock.now += spool.rescan_interval  # the figure is re-read at most this often
-    spool.append(record(accepted))
-    assert spool.backlog_bytes < 1024
+    spool.rescan()  # as the writer does once it removed segments
+    more = [record(accepted + n) for n in range(10)]
+    for payload in more:
+        spool.append(payload)
+    assert spool.backlog_bytes < 4096
     spool.close()
-    assert read_all(tmp_path) == [record(accepted)]
+    assert read_all(tmp_path) == more
 
 
 def test_threads_appending_at_once_each_record_read_back_once_and_whole(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """The collection endpoints as plain ASGI callables (no per-request framework objects on the hot path).
 
 - ``GET /p.gif``: the pixel. Always the 43-byte GIF; a hit not stored says why in X-Footfall-Ignored.
-- ``POST /api/event``: the same fields as JSON (application/json or text/plain, as sendBeacon sends).
+- ``POST /api/event``: the same fields as JSON (application/json or text/plain, as sendBeacon sends),
+  or Plausible's Events API payload (footfall.collect.plausible), answered as Plausible does.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ from footfall.collect.fields import (
 )
 from footfall.collect.gif import NO_CACHE_HEADERS, TRANSPARENT_GIF
 from footfall.collect.jsonbody import JsonError, decode_json
+from footfall.collect.plausible import (
+    PayloadError,
+    PlausiblePayload,
+    decode_plausible,
+    store_plausible,
+)
 from footfall.collect.request import ClientResolver, scope_headers
 from footfall.ingest import Ingest, Outcome
 
@@ -296,11 +303,17 @@ class EventEndpoint:
             return
         try:
             payload = decode_json(body, _payload_decoder)
+            plausible = decode_plausible(body) if payload.app is None else None
         except msgspec.ValidationError as exc:
-            await self._json(send, 400, {"error": f"invalid field: {exc}"}, cors)
-            return
+            plausible = _plausible_or_none(body)  # e.g. Plausible's props as a JSON string
+            if plausible is None:
+                await self._json(send, 400, {"error": f"invalid field: {exc}"}, cors)
+                return
         except JsonError as exc:
             await self._json(send, 400, {"error": str(exc)}, cors)
+            return
+        if plausible is not None:
+            await self._plausible(scope, send, headers, cors, plausible)
             return
         try:
             hit = build_hit(
@@ -335,3 +348,54 @@ class EventEndpoint:
             else {"status": "ignored", "reason": outcome.reason}
         )
         await self._json(send, 202, body_out, cors + _cookie_headers(outcome))
+
+    async def _plausible(
+        self,
+        scope: Scope,
+        send: Any,
+        headers: dict[str, str],
+        cors: list[tuple[bytes, bytes]],
+        payload: PlausiblePayload,
+    ) -> None:
+        """Store a Plausible payload once for each app its domains name, and answer as Plausible
+        does: 202 ``ok``, with the reasons of hits not stored in X-Footfall-Ignored."""
+        try:
+            outcomes = store_plausible(payload, self.ingest, self.resolver, scope, headers)
+        except PayloadError as exc:
+            await self._json(send, 400, {"error": str(exc)}, cors)
+            return
+        reasons = list(dict.fromkeys(o.reason for o in outcomes if o.reason is not None))
+        refused = unavailable(reasons)
+        if refused is not None:
+            await self._json(send, 503, refused, [*cors, RETRY_AFTER_HEADER])
+            return
+        extra = [
+            *cors,
+            *(
+                (b"set-cookie", c.encode("latin-1"))
+                for c in next((o.cookies for o in outcomes if o.cookies), [])
+            ),
+        ]
+        if reasons:
+            extra.append((IGNORED_HEADER, ", ".join(reasons).encode("ascii")))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 202,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", b"2"),
+                    (b"cache-control", b"no-store"),
+                    *extra,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+def _plausible_or_none(body: bytes) -> PlausiblePayload | None:
+    """The Plausible payload in a body footfall's own struct refused, or None."""
+    try:
+        return decode_plausible(body)
+    except (msgspec.ValidationError, JsonError):
+        return None

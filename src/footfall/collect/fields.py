@@ -34,6 +34,7 @@ PIXEL_FIELDS = frozenset(
 )
 _SCREEN = re.compile(r"(\d{1,5})[xX×](\d{1,5})")
 MAX_PIXEL_RATIO = 20.0
+WEB_SCHEMES = ("http", "https")
 
 
 class FieldError(ValueError):
@@ -138,10 +139,13 @@ def build_hit(
     props: object = None,
     channel: str,
     page_header: str | None = None,
+    app_schemes: bool = False,
 ) -> Hit:
     """Validate and cap the fields into a Hit. Raises FieldError for a value that is nonsense.
 
     ``page_header`` is the request's Referer header: for a pixel without ``url`` it names the page.
+    ``url`` is an http(s) URL with a host; with ``app_schemes`` any other scheme but ``data:`` is
+    taken too (``app://localhost/settings``), its host and path as far as the URL has them.
     """
     url = _opt(url)
     hostname: str | None = None
@@ -151,7 +155,10 @@ def build_hit(
             hostname = parts.hostname
         except ValueError:
             raise FieldError("invalid-url") from None
-        if parts.scheme not in ("http", "https") or not hostname:
+        if parts.scheme in WEB_SCHEMES:
+            if not hostname:
+                raise FieldError("invalid-url")
+        elif not app_schemes or not parts.scheme or parts.scheme == "data":
             raise FieldError("invalid-url")
         if path is None:
             path = parts.path or "/"
