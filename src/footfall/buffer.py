@@ -144,18 +144,18 @@ class HitBuffer:
         records = self.reader.read(segment)
         starts = range(0, len(records.records), WRITE_ROWS)
         names = [f"{segment.name}+{start}" for start in starts]
-        stored = self.store.loaded_batches(names) if names else set()
         written = 0
-        for start, name in zip(starts, names, strict=True):
-            if name in stored:
-                continue
-            rows = self._rows(segment, records.records[start : start + WRITE_ROWS], start)
-            try:
+        try:  # the store may fail at any of these: the segment stays for the next try
+            stored = self.store.loaded_batches(names) if names else set()
+            for start, name in zip(starts, names, strict=True):
+                if name in stored:
+                    continue
+                rows = self._rows(segment, records.records[start : start + WRITE_ROWS], start)
                 written += self._write(rows, name) if rows else 0
-            except Exception as exc:
-                self._failed(exc, len(rows))
-                raise
-            self.flushed += len(rows)
+                self.flushed += len(rows)
+        except Exception as exc:
+            self._failed(exc, len(records.records) - written)
+            raise
         if self.write_error is not None:
             log.warning("writing to the store works again after %d failures", self.failures)
             self.write_error = None
