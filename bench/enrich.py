@@ -151,7 +151,7 @@ def in_process(args: argparse.Namespace) -> None:
                 rt = Runtime.build(config)
                 if name == "core":
                     rt.ingest.enricher = Enricher([Step("anonymize-ip", AnonymizeIP())])
-                app = rt.apps.create("Bench", "https://site.example")
+                app = rt.apps.create("Bench", "https://site.example", "cookie")
                 items = [
                     (
                         msgspec.structs.replace(h, app_id=app.id),
