@@ -182,3 +182,16 @@ def test_a_row_whose_value_holds_a_semicolon_filters_by_that_value(
     assert filtered.status_code == 200
     assert metric(filtered.text, "visitors") == "1"
     assert panel(filtered.text, "pages") == [("/a;b", "1")]
+
+
+def test_a_property_tab_shows_only_the_events_that_have_the_property(
+    server: LiveServer, app: App, owner_http: httpx.Client
+) -> None:
+    for n, props in enumerate([{"plan": "pro"}, {"plan": "pro"}, {"plan": "free"}, {}, {}, {}]):
+        with visitor(server) as client:
+            body = {"app": app.id, "url": f"https://site.example/{n}", "event": "signup"}
+            resp = client.post("/api/event", json={**body, "props": props} if props else body)
+            assert resp.status_code == 202
+    server.flush()
+    page = owner_http.get(f"/apps/{app.id}", params={"period": "day", "events": "prop:plan"}).text
+    assert panel(page, "events") == [("pro", "2"), ("free", "1")]  # no "(none) 3" row

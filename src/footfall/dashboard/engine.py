@@ -12,9 +12,11 @@ from footfall.query import (
     parse_filters,
 )
 from footfall.query.props import prop_keys
+from footfall.query.spec import NONE_VALUE
 
 __all__ = [
     "DIMENSIONS",
+    "NONE_VALUE",
     "Filter",
     "QueryEngine",
     "QueryError",

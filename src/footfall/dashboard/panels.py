@@ -4,6 +4,7 @@ from the query layer, with the independent queries run side by side."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from footfall.dashboard.charts import Chart, bar_class, line_chart
-from footfall.dashboard.engine import DIMENSIONS, QueryEngine, prop_keys
+from footfall.dashboard.engine import DIMENSIONS, NONE_VALUE, Filter, QueryEngine, prop_keys
 from footfall.dashboard.params import ViewState
 from footfall.model import App
 
@@ -173,6 +174,9 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
     def breakdown(p: PanelSpec, t: Tab) -> Callable[[], list[dict[str, object]]]:
         q = view.spec(app, include_bots=True) if p.bots else spec
         metrics = ["visitors", p.second] if p.second else ["visitors"]
+        if t.dimension.startswith("event:props:"):  # only the events that have the property
+            has_it = Filter(t.dimension, "!=", NONE_VALUE)
+            q = dataclasses.replace(q, filters=(*q.filters, has_it))
         if t.dimension == "event:name":  # custom events only: pageviews have their own panel
             return lambda: [
                 r
