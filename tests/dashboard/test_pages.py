@@ -195,3 +195,17 @@ def test_a_property_tab_shows_only_the_events_that_have_the_property(
     server.flush()
     page = owner_http.get(f"/apps/{app.id}", params={"period": "day", "events": "prop:plan"}).text
     assert panel(page, "events") == [("pro", "2"), ("free", "1")]  # no "(none) 3" row
+
+
+def test_an_app_without_hits_says_how_to_get_the_first(
+    server: LiveServer, app: App, owner_http: httpx.Client
+) -> None:
+    page = owner_http.get(f"/apps/{app.id}").text
+    assert 'id="no-data"' in page and "data-local" in page
+    test_hit = re.search(r'<a href="(/p\.gif\?app=[^"]+)">', page)
+    assert test_hit is not None
+    with visitor(server) as browser:  # the owner follows the test link
+        assert browser.get(test_hit.group(1).replace("&amp;", "&")).status_code == 200
+    server.flush()
+    after = owner_http.get(f"/apps/{app.id}").text
+    assert 'id="no-data"' not in after and metric(after, "pageviews") == "1"

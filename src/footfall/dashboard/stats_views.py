@@ -28,6 +28,9 @@ class StatsViews:
                 return app
         raise Problem(404, "This link does not exist or was revoked.")
 
+    def _has_hits(self, app: App) -> bool:
+        return self.d.rt.store.count_events(app.id) > 0
+
     async def _page(
         self, request: Request, app: App, *, base: str, login: Login | None
     ) -> Response:
@@ -36,6 +39,9 @@ class StatsViews:
             data = await load(self.engine, app, view)
         except QueryError as exc:
             raise Problem(400, f"{exc.param}: {str(exc)[:300]}") from None
+        # an app that never got a hit: say how to get the first (asked only when all is zero)
+        quiet = all(not h.value for h in data.headline) and not data.realtime
+        empty = login is not None and quiet and not await self.d.blocking(self._has_hits, app)
         start, end = view.custom_range
         return self.d.render(
             request,
@@ -46,6 +52,7 @@ class StatsViews:
             public=login is None,
             view=view,
             data=data,
+            empty=empty,
             periods=[
                 (key, title, view.with_period(key)) for key, title in PERIODS if key != "custom"
             ],
