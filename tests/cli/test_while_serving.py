@@ -10,6 +10,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,3 +157,29 @@ def ask_as(uid: int, path: Path) -> bytes:
         got = answer.read()
     os.waitpid(pid, 0)
     return got
+
+
+def test_a_process_holding_the_file_without_a_socket_is_named(tmp_path: Path) -> None:
+    db = tmp_path / "f.duckdb"
+    footfall("apps", "create", "First", "--db", str(db))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(db)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        out = footfall("apps", "list", "--db", str(db))
+        assert out.returncode != 0 and "Traceback" not in out.stderr
+        assert "in use by another footfall process" in out.stderr
+        assert "no footfall server answers commands" in out.stderr
+    finally:
+        holder.kill()
+        holder.wait(30)
+
+
+HOLD = """
+import sys, time
+from footfall.store.duckdb import DuckDBStore
+store = DuckDBStore(sys.argv[1])
+print("holding", flush=True)
+time.sleep(60)
+"""

@@ -86,7 +86,10 @@ def open_cli_store(db: str, store: str = "") -> Store:
     except StoreBusy as exc:
         path = socket_path(db)
         if path is None or not path.exists():
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(
+                f"{exc}, and no footfall server answers commands at {path or 'its socket'}:"
+                " stop that process first, or use the server's HTTP API"
+            ) from None
         try:
             return open_remote(path)
         except StoreError as remote:

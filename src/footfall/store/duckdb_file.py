@@ -61,8 +61,7 @@ def connect(
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise StoreBusy(
-                f"{path} is in use by another footfall process (DuckDB allows one) that"
-                " offers no command socket (<file>.sock); stop it first, or use its HTTP API"
+                f"{path} is in use by another footfall process (DuckDB allows one)"
             ) from None
         raise StoreError(f"cannot open {path}: {exc}") from None
     except duckdb.Error as exc:  # e.g. a memory limit DuckDB cannot read
