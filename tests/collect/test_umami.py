@@ -222,3 +222,78 @@ def test_a_full_spool_is_503_with_retry_after(tmp_path: Path) -> None:
             assert resp.status_code == 503
             assert resp.headers["retry-after"] == "5"
             assert resp.json()["reason"] == "spool-full"
+
+
+def test_the_umami_analytics_client(
+    server: LiveServer, app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ``umami-analytics`` package from PyPI, used as its README shows (no login: sending
+    needs none), pointed at footfall with the app's alias as its website id."""
+    umami = pytest.importorskip("umami")
+    for name in ("url_base", "default_website_id", "default_hostname", "tracking_enabled"):
+        monkeypatch.setattr(umami.impl, name, getattr(umami.impl, name))  # restored afterwards
+    app.aliases = [OLD_WEBSITE_ID]
+    server.runtime.apps.save(app)
+    umami.set_url_base(server.url)
+    umami.set_website_id(OLD_WEBSITE_ID)
+    umami.set_hostname("somedomain.com")
+
+    answers = [
+        umami.new_event(
+            event_name="Umami-Test",
+            url="/users/actions",
+            custom_data={"client": "umami-tester-v1"},
+            distinct_id="user-123",
+            referrer="https://some_url",
+        ),
+        umami.new_page_view(
+            page_title="Umami-Test", url="/users/actions", ip_address="203.0.113.9"
+        ),
+        umami.new_revenue_event(
+            revenue=19.99, currency="USD", event_name="checkout-cart", url="/checkout"
+        ),
+    ]
+    assert answers == [{"status": "accepted"}] * 3
+    rows = server.rows(
+        "SELECT event, url, hostname, path, title, referrer, language, screen, props, ip"
+        " FROM events ORDER BY event"
+    )
+    assert rows == [
+        (
+            "Umami-Test",
+            "https://somedomain.com/users/actions",
+            "somedomain.com",
+            "/users/actions",
+            "Umami-Test",
+            "https://some_url",
+            "en-US",
+            "1920x1080",
+            {"client": "umami-tester-v1"},
+            "127.0.0.0",
+        ),
+        (
+            "checkout-cart",
+            "https://somedomain.com/checkout",
+            "somedomain.com",
+            "/checkout",
+            "checkout-cart",
+            None,  # the client sends referrer "": none
+            "en-US",
+            "1920x1080",
+            {"revenue": "19.99", "currency": "USD"},
+            "127.0.0.0",
+        ),
+        (
+            "pageview",
+            "https://somedomain.com/users/actions",
+            "somedomain.com",
+            "/users/actions",
+            "Umami-Test",
+            None,
+            "en-US",
+            "1920x1080",
+            None,
+            "203.0.113.0",
+        ),
+    ]
+    assert {r[0] for r in server.rows("SELECT app_id FROM events")} == {app.id}
