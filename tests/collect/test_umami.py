@@ -4,6 +4,9 @@ working, each event stored for the app its website id names (the app's UUID or a
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -297,3 +300,51 @@ def test_the_umami_analytics_client(
         ),
     ]
     assert {r[0] for r in server.rows("SELECT app_id FROM events")} == {app.id}
+
+
+NODE_CLIENT = """
+const { Umami } = require("@umami/node");
+const umami = new Umami({ websiteId: process.argv[1], hostUrl: process.argv[2] });
+(async () => {
+  const answers = [
+    await umami.track({ hostname: "node.example", url: "/home", title: "Home" }),
+    await umami.track("signup", { plan: "pro", seats: 2 }),
+    await umami.identify({ email: "ada@example.com" }),
+  ];
+  for (const res of answers) {
+    console.log(JSON.stringify([res.status, await res.json()]));
+  }
+})();
+"""
+
+
+def test_the_umami_node_client(server: LiveServer, app: App) -> None:
+    """``@umami/node`` from npm, as its README shows. Skipped unless ``node`` runs and finds the
+    package (``npm install @umami/node`` somewhere, and ``NODE_PATH`` naming its node_modules)."""
+    node = shutil.which("node")
+    found = node and subprocess.run(
+        [node, "-e", 'require.resolve("@umami/node")'], env=os.environ, capture_output=True
+    )
+    if not found or found.returncode != 0:
+        pytest.skip("node or @umami/node missing (npm install @umami/node; set NODE_PATH)")
+    assert node is not None
+    done = subprocess.run(
+        [node, "-e", NODE_CLIENT, app.id, server.url],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert [json.loads(line) for line in done.stdout.splitlines()] == [
+        [200, {"status": "accepted"}],
+        [200, {"status": "accepted"}],
+        [200, {"status": "ignored", "reason": "umami-identify"}],
+    ]
+    rows = server.rows("SELECT event, url, hostname, path, title, props FROM events")
+    assert sorted(rows, key=str) == [
+        ("pageview", "https://node.example/home", "node.example", "/home", "Home", None),
+        # no url, no hostname: the app's host, and no path
+        ("signup", None, "site.example", None, None, {"plan": "pro", "seats": "2"}),
+    ]
+    agents = server.rows("SELECT DISTINCT user_agent FROM events")
+    assert len(agents) == 1 and agents[0][0].startswith("Mozilla/5.0 Umami/v")  # the client's
