@@ -13,10 +13,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from footfall.collect.endpoints import EventEndpoint, PixelEndpoint
 from footfall.collect.script import tracker_routes
+from footfall.collect.umami import UmamiEndpoint
 from footfall.dashboard import DashboardOptions, dashboard_routes
 from footfall.runtime import Runtime
 
-HOT_PATHS = frozenset({"/p.gif", "/api/event"})
+HOT_PATHS = frozenset({"/p.gif", "/api/event", "/api/send"})
 
 
 def collect_routes(rt: Runtime) -> list[BaseRoute]:
@@ -26,6 +27,11 @@ def collect_routes(rt: Runtime) -> list[BaseRoute]:
         Route(
             "/api/event",
             EventEndpoint(rt.ingest, rt.resolver, rt.config.max_body),
+            methods=["POST", "OPTIONS"],
+        ),
+        Route(
+            "/api/send",  # Umami's collection API (footfall.collect.umami)
+            UmamiEndpoint(rt.ingest, rt.resolver, rt.config.max_body),
             methods=["POST", "OPTIONS"],
         ),
     ]

@@ -24,8 +24,8 @@ _ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 def apps_alias(app_key: str, aliases: tuple[str, ...], remove: bool, db: str, store: str) -> None:
     """Add tracking ids such as UA-12345-6 or G-ABC123 to an app.
 
-    An alias selects the app as a Measurement Protocol `tid`, a GA4 `measurement_id` or a
-    Plausible domain.
+    An alias selects the app as a Measurement Protocol `tid`, a GA4 `measurement_id`, a
+    Plausible domain or an Umami website id.
     Without ALIASES, lists the app's aliases."""
     registry = open_registry(db, store)
     try:
