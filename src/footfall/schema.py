@@ -28,7 +28,9 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column("app_id", "text", 36, "the app's UUID"),
     Column("ts", "timestamp", 0, "UTC time of the hit, millisecond precision"),
     Column("event", "text", 128, "event name; `pageview` for page views"),
-    Column("channel", "text", 16, "how it arrived: pixel, api, js, mp, server, import, log"),
+    Column(
+        "channel", "text", 16, "how it arrived: pixel, api, js, mp, server, matomo, import, log"
+    ),
     Column(
         "visitor_id", "text", 64, "visitor id (cookie UUID, cookieless hash, or hashed client id)"
     ),

@@ -12,16 +12,20 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from footfall.collect.endpoints import EventEndpoint, PixelEndpoint
+from footfall.collect.matomo import MatomoEndpoint, MatomoTracker
 from footfall.collect.script import tracker_routes
 from footfall.collect.umami import UmamiEndpoint
 from footfall.dashboard import DashboardOptions, dashboard_routes
 from footfall.runtime import Runtime
 
-HOT_PATHS = frozenset({"/p.gif", "/api/event", "/api/send"})
+HOT_PATHS = frozenset({"/p.gif", "/api/event", "/api/send", "/matomo.php", "/piwik.php"})
 
 
 def collect_routes(rt: Runtime) -> list[BaseRoute]:
     pixel = PixelEndpoint(rt.ingest, rt.resolver)
+    matomo = MatomoEndpoint(
+        MatomoTracker(rt.ingest, rt.resolver, rt.sessions), rt.config.max_body
+    )  # Matomo's tracking API (footfall.collect.matomo), on both of its paths
     return [
         Route("/p.gif", pixel, methods=["GET", "HEAD"]),
         Route(
@@ -34,6 +38,8 @@ def collect_routes(rt: Runtime) -> list[BaseRoute]:
             UmamiEndpoint(rt.ingest, rt.resolver, rt.config.max_body),
             methods=["POST", "OPTIONS"],
         ),
+        Route("/matomo.php", matomo, methods=["GET", "POST", "OPTIONS"]),
+        Route("/piwik.php", matomo, methods=["GET", "POST", "OPTIONS"]),
     ]
 
 

@@ -25,7 +25,7 @@ def apps_alias(app_key: str, aliases: tuple[str, ...], remove: bool, db: str, st
     """Add tracking ids such as UA-12345-6 or G-ABC123 to an app.
 
     An alias selects the app as a Measurement Protocol `tid`, a GA4 `measurement_id`, a
-    Plausible domain or an Umami website id.
+    Plausible domain, an Umami website id or a Matomo site id (`idsite`, e.g. 3).
     Without ALIASES, lists the app's aliases."""
     registry = open_registry(db, store)
     try:
