@@ -318,15 +318,22 @@ const umami = new Umami({ websiteId: process.argv[1], hostUrl: process.argv[2] }
 """
 
 
+CLIENTS = Path(__file__).parents[1] / "clients" / "node_modules"  # `npm ci` in tests/clients
+
+
 def test_the_umami_node_client(server: LiveServer, app: App) -> None:
     """``@umami/node`` from npm, as its README shows. Skipped unless ``node`` runs and finds the
-    package (``npm install @umami/node`` somewhere, and ``NODE_PATH`` naming its node_modules)."""
+    package: ``.ci/run`` installs it into tests/clients with ``npm ci`` when npm is there."""
     node = shutil.which("node")
+    env = {
+        **os.environ,
+        "NODE_PATH": os.pathsep.join(filter(None, [str(CLIENTS), os.environ.get("NODE_PATH")])),
+    }
     found = node and subprocess.run(
-        [node, "-e", 'require.resolve("@umami/node")'], env=os.environ, capture_output=True
+        [node, "-e", 'require.resolve("@umami/node")'], env=env, capture_output=True
     )
     if not found or found.returncode != 0:
-        pytest.skip("node or @umami/node missing (npm install @umami/node; set NODE_PATH)")
+        pytest.skip("node or @umami/node missing (cd tests/clients && npm ci)")
     assert node is not None
     done = subprocess.run(
         [node, "-e", NODE_CLIENT, app.id, server.url],
@@ -334,6 +341,7 @@ def test_the_umami_node_client(server: LiveServer, app: App) -> None:
         text=True,
         timeout=30,
         check=True,
+        env=env,
     )
     assert [json.loads(line) for line in done.stdout.splitlines()] == [
         [200, {"status": "accepted"}],
