@@ -29,7 +29,10 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column("ts", "timestamp", 0, "UTC time of the hit, millisecond precision"),
     Column("event", "text", 128, "event name; `pageview` for page views"),
     Column(
-        "channel", "text", 16, "how it arrived: pixel, api, js, mp, server, matomo, import, log"
+        "channel",
+        "text",
+        16,
+        "how it arrived: pixel, api, js, mp, gtag, server, matomo, import, log",
     ),
     Column(
         "visitor_id", "text", 64, "visitor id (cookie UUID, cookieless hash, or hashed client id)"

@@ -12,13 +12,16 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from footfall.collect.endpoints import EventEndpoint, PixelEndpoint
+from footfall.collect.gtag import GtagEndpoint, GtagTracker
 from footfall.collect.matomo import MatomoEndpoint, MatomoTracker
 from footfall.collect.script import tracker_routes
 from footfall.collect.umami import UmamiEndpoint
 from footfall.dashboard import DashboardOptions, dashboard_routes
 from footfall.runtime import Runtime
 
-HOT_PATHS = frozenset({"/p.gif", "/api/event", "/api/send", "/matomo.php", "/piwik.php"})
+HOT_PATHS = frozenset(
+    {"/p.gif", "/api/event", "/api/send", "/matomo.php", "/piwik.php", "/g/collect"}
+)
 
 
 def collect_routes(rt: Runtime) -> list[BaseRoute]:
@@ -40,6 +43,11 @@ def collect_routes(rt: Runtime) -> list[BaseRoute]:
         ),
         Route("/matomo.php", matomo, methods=["GET", "POST", "OPTIONS"]),
         Route("/piwik.php", matomo, methods=["GET", "POST", "OPTIONS"]),
+        Route(
+            "/g/collect",  # GA4's client-side collection, as gtag.js sends it (footfall.collect.gtag)
+            GtagEndpoint(GtagTracker(rt.ingest, rt.resolver, rt.sessions), rt.config.max_body),
+            methods=["GET", "POST", "OPTIONS"],
+        ),
     ]
 
 

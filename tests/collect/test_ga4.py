@@ -156,3 +156,68 @@ def test_not_json_and_too_large(server: LiveServer, g_app: App, http: httpx.Clie
     assert bad.status_code == 400 and "not a JSON object" in bad.json()["error"]
     big = http.post("/mp/collect" + query, content=b"x" * 200_000)
     assert big.status_code == 413
+
+
+def test_a_purchase_with_items_from_the_published_client(server: LiveServer, g_app: App) -> None:
+    client = ga4(server, g_app)
+    purchase = client.create_new_event("purchase")
+    purchase.set_event_param("transaction_id", "T-1001")
+    purchase.set_event_param("currency", "EUR")
+    purchase.set_event_param("value", 42.5)
+    for sku, name, price, quantity in [("SKU_1", "Shirt", 20, 2), ("SKU_2", "Socks", 2.5, 1)]:
+        item = purchase.create_new_item(item_id=sku, item_name=name)
+        item.set_parameter("price", price)
+        item.set_parameter("quantity", quantity)
+        item.set_parameter("item_brand", "Acme")
+        purchase.add_item_to_event(item)
+    client.send([purchase])
+    assert server.rows("SELECT event, props FROM events") == [
+        (
+            "purchase",
+            {
+                "transaction_id": "T-1001",
+                "currency": "EUR",
+                "value": "42.5",
+                "item_count": "2",
+                "items": '[{"item_id":"SKU_1","item_name":"Shirt","quantity":2,"price":20},'
+                '{"item_id":"SKU_2","item_name":"Socks","quantity":1,"price":2.5}]',
+            },
+        )
+    ]
+
+
+def test_items_beyond_what_one_props_value_holds_are_counted(
+    server: LiveServer, g_app: App, http: httpx.Client
+) -> None:
+    items = [{"item_id": f"SKU_{i:03}", "item_name": "Thing", "price": 1} for i in range(200)]
+    body = {"client_id": "1", "events": [{"name": "purchase", "params": {"items": items}}]}
+    resp = http.post(
+        f"/mp/collect?measurement_id=G-SHOP123&api_secret={g_app.api_secret}", json=body
+    )
+    assert resp.status_code == 204
+    [(props,)] = server.rows("SELECT props FROM events")
+    kept = msgspec.json.decode(props["items"])
+    assert props["item_count"] == "200" and len(props["items"]) <= 256
+    assert kept == items[: len(kept)] and len(kept) == 4  # whole items, in order
+
+
+@pytest.mark.parametrize(
+    ("items", "field", "code"),
+    [
+        ([{"item_id": "x"}] * 201, "events[0].params.items", "EXCEEDED_MAX_ENTITIES"),
+        ({"item_id": "x"}, "events[0].params.items", "VALUE_INVALID"),
+        ([{"item_id": "x"}, "y"], "events[0].params.items[1]", "VALUE_INVALID"),
+        ([{"item_id": {"nested": 1}}], "events[0].params.items[0].item_id", "VALUE_INVALID"),
+        ([{"item-id": "x"}], "events[0].params.items[0]", "NAME_INVALID"),
+    ],
+)  # fmt: skip
+def test_items_that_are_not_a_bounded_list_of_flat_objects_are_refused(
+    server: LiveServer, g_app: App, http: httpx.Client, items: object, field: str, code: str
+) -> None:
+    query = f"?measurement_id=G-SHOP123&api_secret={g_app.api_secret}"
+    body = {"client_id": "1", "events": [{"name": "purchase", "params": {"items": items}}]}
+    refused = http.post("/mp/collect" + query, json=body)
+    assert refused.status_code == 400 and refused.json()["error"].startswith(field + ":")
+    debug = http.post("/debug/mp/collect" + query, json=body).json()["validationMessages"]
+    assert (debug[0]["fieldPath"], debug[0]["validationCode"]) == (field, code)
+    assert server.count() == 0

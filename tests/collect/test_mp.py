@@ -14,6 +14,7 @@ import msgspec
 import pytest
 import requests
 from click.testing import CliRunner
+from prices import Money
 
 from footfall.cli import main
 from footfall.collect.gif import TRANSPARENT_GIF
@@ -294,3 +295,66 @@ def test_apps_alias_command_makes_the_tracking_id_select_the_app(tmp_path: Path)
         data = {"v": "1", "tid": "UA-12345-6", "cid": "1", "t": "pageview", "dp": "/a"}
         assert "x-footfall-ignored" not in requests.post(srv.url + "/collect", data=data).headers
         assert srv.rows("SELECT app_id FROM events") == [(app_id,)]
+
+
+def test_dh_given_as_a_url_and_p_without_dp(server: LiveServer, ua_app: App) -> None:
+    """universal-analytics' README passes ``dh`` as ``http://host``; ``p`` is the page path."""
+    base = {"v": "1", "tid": "UA-12345-6", "cid": "7", "t": "pageview"}
+    for extra in (
+        {"dh": "http://Memegen.example", "dp": "/with-scheme"},
+        {"dh": "memegen.example", "p": "/from-p"},
+        {"dh": "https://memegen.example:8443/ignored", "p": "/p-and-dp", "dp": "/dp-wins"},
+    ):
+        resp = requests.post(server.url + "/collect", data={**base, **extra})
+        assert "x-footfall-ignored" not in resp.headers, extra
+    assert server.rows("SELECT hostname, path, url FROM events ORDER BY path") == [
+        ("memegen.example", "/dp-wins", "https://memegen.example/dp-wins"),
+        ("memegen.example", "/from-p", "https://memegen.example/from-p"),
+        ("memegen.example", "/with-scheme", "https://memegen.example/with-scheme"),
+    ]
+    bad = requests.post(server.url + "/collect", data={**base, "p": "no-slash"})
+    assert bad.headers["x-footfall-ignored"] == "invalid-path"
+
+
+def test_transaction_and_item_hits_from_the_published_client(
+    server: LiveServer, ua_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transport = importlib.import_module("google_measurement_protocol.report")
+    monkeypatch.setattr(transport, "TRACKING_URI", server.url + "/collect")
+    items = [
+        gmp.item("Cat mug", Money("12.50", "EUR"), quantity=2, item_id="MUG-1", category="mugs"),
+        gmp.item("Sticker", Money("1", "EUR")),
+    ]
+    hits = gmp.transaction(
+        "T-9", items, Money("26.00", "EUR"), tax=Money("4.15", "EUR"),
+        shipping=Money("3", "EUR"), affiliation="web shop",
+    )  # fmt: skip
+    answers = gmp.report("UA-12345-6", "buyer-1", hits)
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert all("x-footfall-ignored" not in a.headers for a in answers)
+    assert server.rows("SELECT event, props FROM events ORDER BY event, props['item_name']") == [
+        ("item", {"transaction_id": "T-9", "item_name": "Cat mug", "price": "12.50",
+                  "quantity": "2", "item_id": "MUG-1", "item_category": "mugs",
+                  "currency": "EUR"}),
+        ("item", {"transaction_id": "T-9", "item_name": "Sticker", "price": "1",
+                  "currency": "EUR"}),
+        ("transaction", {"transaction_id": "T-9", "affiliation": "web shop", "revenue": "26.00",
+                         "shipping": "3", "tax": "4.15", "currency": "EUR"}),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("hit", "reason"),
+    [
+        ({"t": "transaction", "tr": "5"}, "missing-transaction-id"),
+        ({"t": "item", "ti": "T"}, "missing-item-name"),
+        ({"t": "transaction", "ti": "T", "tr": "lots"}, "invalid-amount"),
+        ({"t": "item", "ti": "T", "in": "x", "iq": "1.5"}, "invalid-quantity"),
+    ],
+)
+def test_bad_ecommerce_hits_say_why(
+    server: LiveServer, ua_app: App, hit: dict[str, str], reason: str
+) -> None:
+    data = {"v": "1", "tid": "UA-12345-6", "cid": "1", **hit}
+    assert requests.post(server.url + "/collect", data=data).headers["x-footfall-ignored"] == reason
+    assert server.count() == 0

@@ -49,6 +49,10 @@ def test_json_and_measurement_protocol_hits_get_503_and_retry_after(
             f"/mp/collect?measurement_id={app.id}&api_secret={app.api_secret}",
             json={"client_id": "555.1", "events": [{"name": "page_view"}]},
         ),
+        http.post(
+            f"/g/collect?v=2&tid={app.id}&cid=555.1&dl=https%3A%2F%2Fsite.example%2F",
+            content="en=page_view\nen=scroll",
+        ),
     ]
     for resp in answers:
         assert resp.status_code == 503, (resp.request.url, resp.text)

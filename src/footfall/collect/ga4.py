@@ -2,7 +2,9 @@
 
 ``measurement_id`` selects the app like v1's ``tid`` (UUID or alias such as ``G-ABC123``) and
 ``api_secret`` must be that app's secret. The JSON body carries ``client_id`` (required),
-``user_id``, ``timestamp_micros`` and up to 25 ``events`` of ``{name, params}``.
+``user_id``, ``timestamp_micros`` and up to 25 ``events`` of ``{name, params}``. Param values are
+strings or numbers, except ``items`` (e-commerce events): a list of at most 200 objects of strings
+and numbers, kept as the props ``item_count`` and ``items`` (footfall.collect.items).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from footfall.apps import AppRegistry
 from footfall.clock import Clock
 from footfall.collect.endpoints import IGNORED_HEADER, RETRY_AFTER_HEADER, read_body, unavailable
 from footfall.collect.fields import FieldError, build_hit
+from footfall.collect.items import MAX_ITEM_PARAMS, MAX_ITEMS, Item, items_props
 from footfall.collect.jsonbody import JsonError, decode_json
 from footfall.collect.mp import MAX_CLIENT_ID, secret_matches, visitor_key
 from footfall.collect.mp_endpoints import send_json
@@ -221,6 +224,12 @@ class GA4Parser:
             if len(key) > MAX_NAME or not _NAME.fullmatch(key):
                 problem(Problem(path, "NAME_INVALID", f"parameter name {key[:60]!r} is invalid"))
                 bad = True
+            elif key == "items":
+                items = _items(value, path, problem)
+                if items is None:
+                    bad = True
+                else:
+                    props.update(items_props(items))
             elif isinstance(value, dict | list):
                 problem(Problem(path, "VALUE_INVALID", "parameter values are strings or numbers"))
                 bad = True
@@ -252,6 +261,36 @@ class GA4Parser:
         for column, value in campaign.items():
             setattr(hit, column, cap_text(column, value.strip()) or None)
         return hit
+
+
+def _items(value: object, path: str, problem: Any) -> list[Item] | None:
+    """The ``items`` param: a list of at most MAX_ITEMS objects of strings and numbers, or None
+    (with the problem reported)."""
+    if not isinstance(value, list):
+        problem(Problem(path, "VALUE_INVALID", "items must be a list of objects"))
+        return None
+    if len(value) > MAX_ITEMS:
+        problem(Problem(path, "EXCEEDED_MAX_ENTITIES", f"at most {MAX_ITEMS} items an event"))
+        return None
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            problem(Problem(f"{path}[{i}]", "VALUE_INVALID", "an item must be an object"))
+            return None
+        if len(item) > MAX_ITEM_PARAMS:
+            problem(Problem(f"{path}[{i}]", "EXCEEDED_MAX_ENTITIES", "too many item parameters"))
+            return None
+        for key, field in item.items():
+            if not isinstance(key, str) or not _NAME.fullmatch(key) or len(key) > MAX_NAME:
+                problem(Problem(f"{path}[{i}]", "NAME_INVALID", f"item parameter {key!r}"))
+                return None
+            if isinstance(field, bool) or not isinstance(field, str | int | float):
+                problem(
+                    Problem(
+                        f"{path}[{i}].{key}", "VALUE_INVALID", "item values are strings or numbers"
+                    )
+                )
+                return None
+    return value
 
 
 class GA4Endpoint:

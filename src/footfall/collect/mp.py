@@ -3,7 +3,9 @@
 Code that used to post hits to Google keeps working with only the URL changed. ``tid`` names the
 app (its UUID, or an alias such as ``UA-12345-6``); ``cid``/``uid`` (any string, hashed with a key
 per app) become the visitor; ``uip``/``ua`` stand in for the address and user agent of the
-connection, which is usually the tracked site's own server. See docs/server-side.md.
+connection, which is usually the tracked site's own server. ``dh`` may be a URL (its host is
+taken); ``p`` is the path when ``dp`` is absent; ``transaction`` and ``item`` hits are stored as
+events of those names with their fields as props (``ECOMMERCE_PROPS``). See docs/server-side.md.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import hmac
 import ipaddress
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from footfall.apps import AppRegistry
 from footfall.clock import Clock
 from footfall.collect.fields import FieldError, build_hit, decode_props_param
+from footfall.collect.items import number_text
 from footfall.collect.request import ClientResolver
 from footfall.identify.sessions import SessionTracker
 from footfall.ingest import Ingest, Outcome
@@ -42,6 +45,27 @@ CAMPAIGN = {
     "ck": "utm_term",
     "cc": "utm_content",
 }
+# transaction and item hits: the parameters kept, and the props they become (GA4's names)
+ECOMMERCE_PROPS = {
+    "transaction": {
+        "ti": "transaction_id",
+        "ta": "affiliation",
+        "tr": "revenue",
+        "ts": "shipping",
+        "tt": "tax",
+        "cu": "currency",
+    },
+    "item": {
+        "ti": "transaction_id",
+        "in": "item_name",
+        "ip": "price",
+        "iq": "quantity",
+        "ic": "item_id",
+        "iv": "item_category",
+        "cu": "currency",
+    },
+}
+AMOUNT_PARAMS = frozenset({"tr", "ts", "tt", "ip"})
 # footfall's own additions (Google ignores unknown parameters): the Tracker and middleware use them
 CHANNELS = frozenset({"mp", "server"})
 _FIELD_PARAMS = {"invalid-url": "dl", "invalid-screensize": "sr", "invalid-pixelratio": "sr"}
@@ -111,23 +135,59 @@ def bearer_token(headers: dict[str, str]) -> str | None:
     return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
-def parse_form(raw: bytes | str) -> dict[str, str]:
-    """Form fields (first value wins). Raises InvalidHit for undecodable or absurd input."""
+def parse_form(raw: bytes | str, max_fields: int = MAX_FIELDS) -> dict[str, str]:
+    """Form fields (first value wins). Raises InvalidHit for undecodable input or more than
+    ``max_fields`` fields."""
     text = raw.decode("latin-1") if isinstance(raw, bytes) else raw
     try:
-        pairs = parse_qsl(text, encoding="utf-8", errors="strict", max_num_fields=MAX_FIELDS)
+        pairs = parse_qsl(text, encoding="utf-8", errors="strict", max_num_fields=max_fields)
     except UnicodeDecodeError:
         raise InvalidHit(
             [invalid("payload", "invalid-encoding", "not UTF-8 after percent-decoding")]
         ) from None
     except ValueError:
         raise InvalidHit(
-            [invalid("payload", "too-many-fields", f"more than {MAX_FIELDS} parameters")]
+            [invalid("payload", "too-many-fields", f"more than {max_fields} parameters")]
         ) from None
     fields: dict[str, str] = {}
     for key, value in pairs:
         fields.setdefault(key, value)
     return fields
+
+
+def document_host(value: str) -> str | None:
+    """The host ``dh`` names, lower-case: ``memegen.example``, or the host of a URL given in its
+    place (``http://memegen.example``, as universal-analytics' README shows); None when empty."""
+    value = value.strip()
+    if "://" in value:
+        try:
+            return urlsplit(value).hostname or None
+        except ValueError:
+            return None
+    return value.partition("/")[0].lower() or None
+
+
+def ecommerce_props(
+    hit_type: str, fields: dict[str, str], errors: list[Message]
+) -> dict[str, object] | None:
+    """The props of a ``transaction`` or ``item`` hit (``ECOMMERCE_PROPS``); ``ti`` is required by
+    both and ``in`` by an item, the amounts must be numbers and ``iq`` a whole number."""
+    if not fields.get("ti", "").strip():
+        errors.append(required("ti", "missing-transaction-id"))
+    if hit_type == "item" and not fields.get("in", "").strip():
+        errors.append(required("in", "missing-item-name"))
+    props: dict[str, object] = {}
+    for param, name in ECOMMERCE_PROPS[hit_type].items():
+        value = fields.get(param, "").strip()
+        if not value:
+            continue
+        if param in AMOUNT_PARAMS and number_text(value) is None:
+            errors.append(invalid(param, "invalid-amount", "must be a number"))
+        elif param == "iq" and not value.lstrip("-").isdigit():
+            errors.append(invalid(param, "invalid-quantity", "must be a whole number"))
+        else:
+            props[name] = value
+    return props or None
 
 
 @dataclass(slots=True)
@@ -220,6 +280,8 @@ class V1Parser:
     def _event(
         hit_type: str, fields: dict[str, str], errors: list[Message]
     ) -> tuple[str, dict[str, object] | None]:
+        if hit_type in ECOMMERCE_PROPS:
+            return hit_type, ecommerce_props(hit_type, fields, errors)
         if hit_type != "event":
             name = hit_type or "pageview"
             screen = fields.get("cd", "").strip()
@@ -265,10 +327,11 @@ class V1Parser:
         fields: dict[str, str], event: str, props: dict[str, object] | None, errors: list[Message]
     ) -> Hit | None:
         url = fields.get("dl", "").strip() or None
-        path = fields.get("dp") or None
-        host = fields.get("dh", "").strip().lower() or None
+        path_param = "dp" if fields.get("dp") else "p"
+        path = fields.get(path_param) or None
+        host = document_host(fields.get("dh", ""))
         if path is not None and not path.startswith("/"):
-            errors.append(invalid("dp", "invalid-path", "a document path starts with '/'"))
+            errors.append(invalid(path_param, "invalid-path", "a document path starts with '/'"))
             return None
         if url is None and host is not None:
             url = f"https://{host}{path or '/'}"
