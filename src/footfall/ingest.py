@@ -18,7 +18,7 @@ from footfall.buffer import HitBuffer
 from footfall.clock import Clock
 from footfall.enrich.pipeline import Enricher
 from footfall.identify.identifier import Identifier
-from footfall.model import Context, Hit, new_hit_id, parse_uuid
+from footfall.model import App, Context, Hit, new_hit_id, parse_uuid
 
 
 class Outcome(NamedTuple):
@@ -29,6 +29,7 @@ class Outcome(NamedTuple):
 IGNORED_MISSING_APP = Outcome("missing-app", [])
 IGNORED_INVALID_APP = Outcome("invalid-app", [])
 IGNORED_UNKNOWN_APP = Outcome("unknown-app", [])
+MAX_APP_NAMES = 10  # entries of a comma-separated app list that are looked up
 
 
 class Counters:
@@ -65,6 +66,20 @@ class Ingest:
         self.buffer = buffer
         self.counters = counters or Counters()
 
+    def app_by_name(self, name: str) -> App | None:
+        """The app an ``app`` value other than a UUID names: an alias (a tracking id such as
+        ``UA-…``/``G-…``, or any name given with ``footfall apps alias``), else a site's domain as
+        Plausible's ``data-domain`` gives it (case and a leading ``www.`` ignored). A
+        comma-separated list names the first app any of its first ``MAX_APP_NAMES`` entries
+        names."""
+        app = self.apps.by_alias(name)
+        if app is None:
+            for part in name.split(",")[:MAX_APP_NAMES]:
+                app = self.apps.by_site(part)  # a site's domain, else an alias
+                if app is not None:
+                    break
+        return app
+
     def ignore(self, reason: str) -> Outcome:
         self.counters.count(reason)
         return Outcome(reason, [])
@@ -80,9 +95,7 @@ class Ingest:
             return IGNORED_MISSING_APP
         app_id = parse_uuid(raw_app)
         if app_id is None:
-            app = self.apps.by_alias(
-                raw_app
-            )  # a registered tracking id (UA-…, G-…) names the app too
+            app = self.app_by_name(raw_app)
             if app is None:
                 return IGNORED_INVALID_APP
         else:

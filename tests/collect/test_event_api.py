@@ -46,6 +46,14 @@ def test_custom_event_with_props(server: LiveServer, app: App, http: httpx.Clien
     ]
 
 
+def test_a_site_domain_as_app_names_the_app(
+    server: LiveServer, app: App, http: httpx.Client
+) -> None:
+    body = {**payload(app, event="signup"), "app": "www.site.example"}
+    assert http.post("/api/event", json=body).json() == {"status": "accepted"}
+    assert server.rows("SELECT app_id, event, channel FROM events") == [(app.id, "signup", "api")]
+
+
 def test_props_are_bounded(server: LiveServer, app: App, http: httpx.Client) -> None:
     props = {f"k{i:02}": "v" * 1000 for i in range(50)}
     assert http.post("/api/event", json=payload(app, event="big", props=props)).status_code == 202

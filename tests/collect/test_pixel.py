@@ -175,6 +175,35 @@ def test_a_registered_alias_names_the_app(server: LiveServer, app: App, http: ht
     assert server.rows("SELECT app_id, path FROM events") == [(app.id, "/via-alias")]
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "site.example",
+        "WWW.Site.Example",
+        "unknown.example,site.example",
+        "other.example,%20site.example",
+    ],
+)
+def test_a_site_domain_names_the_app(
+    server: LiveServer, app: App, http: httpx.Client, name: str
+) -> None:
+    """Plausible's data-domain as ``app``: the app whose site has that host (the first one a
+    comma-separated list names that an app has)."""
+    other = server.create_app("Other", "https://other.example")
+    resp = http.get(f"/p.gif?app={name}&path=/via-domain")
+    assert_gif(resp)
+    assert "x-footfall-ignored" not in resp.headers
+    expected = other if name.startswith("other.") else app
+    assert server.rows("SELECT app_id, path FROM events") == [(expected.id, "/via-domain")]
+
+
+def test_a_domain_no_app_has_is_ignored(server: LiveServer, app: App, http: httpx.Client) -> None:
+    resp = http.get("/p.gif?app=unknown.example,nowhere.example&path=/x")
+    assert_gif(resp)
+    assert resp.headers["x-footfall-ignored"] == "invalid-app"
+    assert server.count() == 0
+
+
 def test_a_zero_screen_is_unknown_not_junk(
     server: LiveServer, app: App, http: httpx.Client
 ) -> None:

@@ -1,4 +1,5 @@
-"""GET /footfall.js: the served tracker — type, caching, versioned URLs, gzip, size budget, build sync."""
+"""GET /footfall.js: the served tracker — type, caching, versioned URLs, gzip, size budget, build sync;
+and the same tracker under Plausible's script names (/js/script.*.js)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from footfall.collect.script import BUDGET_GZIP_BYTES, TrackerScript, load_tracker
+from footfall.collect.script import (
+    BUDGET_GZIP_BYTES,
+    PLAUSIBLE_BUDGET_GZIP_BYTES,
+    PLAUSIBLE_EXTENSIONS,
+    TrackerScript,
+    load_tracker,
+    plausible_script,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TRACKER = ROOT / "tracker"
@@ -136,3 +144,81 @@ def test_rebuilding_reproduces_the_committed_file(tmp_path: Path) -> None:
         [node, "build.mjs", "--out", str(out)], cwd=TRACKER, check=True, capture_output=True
     )
     assert out.read_bytes() == BUILT.read_bytes(), "built file is stale: run `make tracker`"
+
+
+# Plausible's script names: /js/script.js and /js/script.<ext>[.<ext>…].js
+
+
+@pytest.mark.parametrize(
+    ("path", "options"),
+    [
+        ("/js/script.js", ""),
+        ("/js/plausible.js", ""),
+        ("/js/script.outbound-links.js", 'd.outbound=""'),
+        ("/js/script.file-downloads.js", 'd.downloads=d.fileTypes||""'),
+        ("/js/script.hash.js", 'd.hash=""'),
+        ("/js/script.local.js", 'd.local=""'),
+        ("/js/script.tagged-events.js", ""),
+        ("/js/script.revenue.js", ""),
+        ("/js/script.hash.outbound-links.js", 'd.hash="";d.outbound=""'),
+        ("/js/script.outbound-links.hash.js", 'd.hash="";d.outbound=""'),
+        (
+            "/js/plausible.file-downloads.hash.outbound-links.revenue.js",
+            'd.downloads=d.fileTypes||"";d.hash="";d.outbound=""',
+        ),
+    ],
+)
+def test_plausible_script_names_serve_the_tracker_with_their_options(
+    http: httpx.Client, path: str, options: str
+) -> None:
+    resp = get(http, path)
+    assert resp.status_code == 200
+    assert resp.headers["content-type"] == "application/javascript; charset=utf-8"
+    assert resp.headers["cache-control"] == "public, max-age=86400, must-revalidate"
+    assert resp.headers["access-control-allow-origin"] == "*"
+    tracker = BUILT.read_bytes()
+    prefix, _, suffix = resp.content.partition(tracker)
+    assert suffix, "the built tracker is served whole, between the Plausible prefix and suffix"
+    assert prefix.endswith(f"{options}}}catch(e){{}}}})(document.currentScript);\n".encode())
+    assert b"w.plausible=" in suffix
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/js/script.manual.js",  # footfall cannot leave pageviews to the page
+        "/js/script.exclusions.js",  # nor skip the pages a site excludes
+        "/js/script.compat.js",  # the tracker needs document.currentScript
+        "/js/script.hash.hash.js",
+        "/js/script.hash.nonsense.js",
+        "/js/other.js",
+        "/js/script",
+        "/js/script.hash",
+        "/js/footfall.js",
+    ],
+)
+def test_other_js_names_are_not_found(http: httpx.Client, path: str) -> None:
+    assert get(http, path).status_code == 404
+
+
+def test_plausible_names_revalidate_and_gzip_within_their_budget(http: httpx.Client) -> None:
+    path = "/js/plausible.file-downloads.hash.local.outbound-links.revenue.tagged-events.js"
+    resp = get(http, path)
+    digest = hashlib.sha256(resp.content).hexdigest()
+    assert resp.headers["etag"] == f'"{digest[:32]}"'
+    assert get(http, path, **{"If-None-Match": resp.headers["etag"]}).status_code == 304
+    assert http.head(path).status_code == 200
+    with http.stream("GET", path, headers={"Accept-Encoding": "gzip"}) as gz:
+        wire = b"".join(gz.iter_raw())
+    assert gz.headers["content-encoding"] == "gzip"
+    assert gzip.decompress(wire) == resp.content
+    assert len(wire) <= PLAUSIBLE_BUDGET_GZIP_BYTES, f"{path} is {len(wire)} B gzipped"
+
+
+def test_plausible_wrapper_parses_as_javascript(tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is missing; the browser tests run the wrapper")
+    out = tmp_path / "script.js"
+    out.write_bytes(plausible_script(load_tracker(), frozenset(PLAUSIBLE_EXTENSIONS)))
+    subprocess.run([node, "--check", str(out)], check=True, capture_output=True)

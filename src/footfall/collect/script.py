@@ -8,6 +8,11 @@ hashed and gzipped at start-up. Caching:
 - ``/footfall.js?v=VERSION`` and ``/footfall.VERSION.js`` (``VERSION`` = :attr:`TrackerScript.version`)
   name one exact build, so they are cached for a year as immutable. A stale version (a page still
   pointing at the previous build after an upgrade) gets the current script with the short policy.
+
+Plausible's script names (``/js/script.js``, ``/js/script.outbound-links.hash.js``, … and the older
+``/js/plausible.*.js``) serve the same tracker wrapped for a Plausible snippet, so a site switches by
+changing the host only: :func:`plausible_script` builds the wrapped body for a set of extensions,
+:class:`PlausibleScripts` serves the known names and answers 404 for any other ``/js/`` name.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.responses import PlainTextResponse
 from starlette.routing import BaseRoute, Route
 
 from footfall.collect.request import scope_headers
@@ -25,6 +31,8 @@ from footfall.collect.request import scope_headers
 SHORT_CACHE = b"public, max-age=86400, must-revalidate"
 LONG_CACHE = b"public, max-age=31536000, immutable"
 BUDGET_GZIP_BYTES = 1024  # the tracker's size budget, gzipped (tests hold the served script to it)
+# The tracker under a Plausible script name, with the wrapper that maps Plausible's tag and calls
+PLAUSIBLE_BUDGET_GZIP_BYTES = BUDGET_GZIP_BYTES + 256
 
 Scope = dict[str, Any]
 
@@ -108,9 +116,90 @@ class TrackerScript:
         )
 
 
+# Plausible's script extensions footfall serves, each with the statement that turns on footfall's
+# matching option. The statements run on ``d``, the script tag's dataset, before the tracker reads it.
+PLAUSIBLE_EXTENSIONS: dict[str, str] = {
+    "hash": 'd.hash=""',
+    "outbound-links": 'd.outbound=""',
+    "file-downloads": 'd.downloads=d.fileTypes||""',
+    "local": 'd.local=""',
+    "revenue": "",  # plausible(name, {revenue}) is mapped in every Plausible-named script
+    "tagged-events": "",  # no footfall equivalent: served, tagged elements send nothing
+}
+PLAUSIBLE_SCRIPT_NAMES = ("script", "plausible")  # /js/script.js, and the older /js/plausible.js
+
+# Before the tracker: Plausible's tag attributes as footfall's. data-domain is the app when there is no
+# data-app; the endpoint is data-api without its /api/event, else the script's URL without /js/NAME.
+_PLAUSIBLE_PREFIX = (
+    "(s=>{try{const d=s.dataset;d.domain&&!d.app&&(d.app=d.domain);"
+    'd.endpoint=d.endpoint||(d.api?new URL(d.api,location).href.replace(/\\/api\\/event$/,"")'
+    ':s.src.replace(/(\\/js)?\\/[^/]*$/,""));OPTIONS}catch(e){}})(document.currentScript);\n'
+)
+# After the tracker: window.plausible(name, {props, revenue, callback}) sends through footfall(); the
+# calls Plausible's stub queued are replayed after footfall's own. Revenue becomes the props
+# revenue_amount and revenue_currency (first, as for Plausible's Events API payloads); the callback
+# is the page's own code and is called after the event is handed to the browser, outside our guard.
+_PLAUSIBLE_SUFFIX = (
+    "(w=>{try{const q=(w.plausible||{}).q||[];"
+    "w.plausible=(n,o)=>{try{const r=o&&o.revenue;"
+    "w.footfall(n,{props:r?Object.assign({revenue_amount:r.amount,revenue_currency:r.currency},"
+    "o.props):o&&o.props})}catch(e){}o&&o.callback&&o.callback()};"
+    "for(const a of q)try{w.plausible(...a)}catch(e){}}catch(e){}})(window);\n"
+)
+
+
+def plausible_extensions(filename: str) -> frozenset[str] | None:
+    """The extensions a Plausible script name asks for (``script.hash.outbound-links.js`` →
+    hash and outbound-links, in any order), or None when it is not a name footfall serves:
+    another base name, an unknown or repeated extension."""
+    if not filename.endswith(".js"):
+        return None
+    base, *extensions = filename[: -len(".js")].split(".")
+    wanted = frozenset(extensions)
+    if base not in PLAUSIBLE_SCRIPT_NAMES or len(wanted) != len(extensions):
+        return None
+    return wanted if wanted <= PLAUSIBLE_EXTENSIONS.keys() else None
+
+
+def plausible_script(tracker: bytes, extensions: frozenset[str]) -> bytes:
+    """The tracker as served under a Plausible script name: a prefix that maps the tag's
+    attributes and turns on the extensions' options, the tracker, and the ``window.plausible``
+    alias."""
+    options = ";".join(
+        PLAUSIBLE_EXTENSIONS[e] for e in sorted(extensions) if PLAUSIBLE_EXTENSIONS[e]
+    )
+    prefix = _PLAUSIBLE_PREFIX.replace("OPTIONS", options)
+    return prefix.encode() + tracker + _PLAUSIBLE_SUFFIX.encode()
+
+
+class PlausibleScripts:
+    """``GET /js/{name}``: every known Plausible script name (each set of extensions built on its
+    first request, then kept), served and cached as ``/footfall.js`` is; 404 for other names."""
+
+    def __init__(self, tracker: bytes) -> None:
+        self.tracker = tracker
+        self.scripts: dict[frozenset[str], TrackerScript] = {}
+
+    def script(self, extensions: frozenset[str]) -> TrackerScript:
+        found = self.scripts.get(extensions)
+        if found is None:
+            found = TrackerScript(plausible_script(self.tracker, extensions))
+            self.scripts[extensions] = found
+        return found
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        extensions = plausible_extensions(scope["path_params"]["name"])
+        if extensions is None:
+            await PlainTextResponse("not found", status_code=404)(scope, receive, send)
+            return
+        await self.script(extensions)(scope, receive, send)
+
+
 def tracker_routes() -> list[BaseRoute]:
-    script = TrackerScript(load_tracker())
+    tracker = load_tracker()
+    script = TrackerScript(tracker)
     return [
         Route("/footfall.js", script, methods=["GET", "HEAD"]),
         Route("/footfall.{version}.js", script, methods=["GET", "HEAD"]),
+        Route("/js/{name}", PlausibleScripts(tracker), methods=["GET", "HEAD"]),
     ]
