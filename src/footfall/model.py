@@ -67,6 +67,9 @@ class Context(msgspec.Struct, kw_only=True):
     # ids sent by a first-party tracker (vid/sid) or a server-side client id (cid/uid)
     client_visitor: str | None = None
     client_session: str | None = None
+    # the request came from a server sending for its visitor (/collect, /mp/collect, /api/send): an
+    # HTTP library's user agent there is the sender's, not a bot's (docs/enrichment.md)
+    server_side: bool = False
 
 
 class App(msgspec.Struct, kw_only=True):

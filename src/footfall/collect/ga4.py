@@ -337,6 +337,7 @@ class GA4Endpoint:
             user_agent=parsed.user_agent or base.user_agent,
             secure=base.secure,
             headers=base.headers,
+            server_side=True,
         )
         visitor = visitor_key(parsed.app, parsed.client_id)
         reasons: list[str] = []

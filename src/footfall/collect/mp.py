@@ -379,6 +379,7 @@ class V1Receiver:
             user_agent=parsed.user_agent or base.user_agent,
             secure=base.secure,
             headers=base.headers,
+            server_side=True,
         )
         return self.ingest.process(hit, ctx)
 

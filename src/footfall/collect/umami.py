@@ -179,6 +179,7 @@ def client_context(payload: UmamiPayload, base: Context) -> Context:
             raise PayloadError("invalid field: payload.ip is not an IP address") from None
     if payload.userAgent and payload.userAgent.strip():
         base.user_agent = payload.userAgent.strip()
+    base.server_side = True  # Umami's server-side clients send here too
     return base
 
 

@@ -7,9 +7,12 @@ metrics leave them out and a bots report can show them. Detection, first match w
 2. ua-parser's own crawler rules (device family ``Spider``): named after the parsed family;
 3. the isbot pattern list (PyPI ``is-bot``): named after the bot-like word in the user agent.
 
-An empty user agent is a bot. A false positive on a real browser is worse than a missed bot, so
-known browser tokens that trip the isbot patterns are removed before matching (``_NOT_BOT``).
-isbot is slow per call; results are cached per user-agent string.
+An empty user agent is a bot, except on a server-side request (``Context.server_side``: /collect,
+/mp/collect, /api/send, the Python client and middleware): there an empty or HTTP-library user agent
+(``useragent.HTTP_LIBRARY``) is the sending server's, not the visitor's, and the hit is no bot. A
+false positive on a real browser is worse than a missed bot, so known browser tokens that trip the
+isbot patterns are removed before matching (``_NOT_BOT``). isbot is slow per call; results are
+cached per user-agent string.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import re
 
 import is_bot
 
-from footfall.enrich.useragent import UserAgentParser
+from footfall.enrich.useragent import UserAgentParser, senders_agent
 from footfall.model import App, Context, Hit
 
 EMPTY_UA_BOT = "Empty user agent"
@@ -203,6 +206,8 @@ class BotStep:
 
     def __call__(self, hit: Hit, ctx: Context, app: App) -> str | None:
         ua = hit.user_agent if hit.user_agent is not None else ctx.user_agent
+        if senders_agent(ua, ctx):
+            return None
         name = self.detector.name(ua)
         if name is not None:
             hit.bot = name

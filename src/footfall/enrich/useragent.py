@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import re
 from typing import Any, NamedTuple
 
 import ua_parser
@@ -92,6 +93,28 @@ _CH_BRANDS = {
 _CHROMIUM_FAMILIES = frozenset(
     {"Chrome", "Chrome Mobile", "Chromium", "Chrome Mobile WebView", "Other"}
 )
+
+# HTTP libraries' default user agents: on a server-side request (``Context.server_side``) they name
+# the sending server's library, not the visitor's browser, so such a hit is a visitor with device
+# ``other`` and no browser or OS, not a bot. Command-line clients (curl, Wget, HTTPie) are not here:
+# they are a person or a script fetching, a bot everywhere. An empty user agent counts as a library's.
+HTTP_LIBRARY = re.compile(
+    r"^(?:python-requests|python-urllib|python-httpx|aiohttp|urllib3|axios|node-fetch|undici|node"
+    r"|go-http-client|okhttp|java|apache-httpclient|jakarta|guzzlehttp|reqwest|faraday|ruby"
+    r"|deno|bun|footfall-python-tracker)\b",
+    re.IGNORECASE,
+)
+
+
+def is_http_library(ua: str) -> bool:
+    """An empty user agent, or an HTTP library's own (``HTTP_LIBRARY``)."""
+    ua = ua.strip()
+    return not ua or HTTP_LIBRARY.match(ua) is not None
+
+
+def senders_agent(ua: str, ctx: Context) -> bool:
+    """The user agent is the server-side sender's library, not its visitor's (docs/enrichment.md)."""
+    return ctx.server_side and is_http_library(ua)
 
 
 class UserAgentInfo(NamedTuple):
@@ -247,6 +270,10 @@ class UserAgentStep:
 
     def __call__(self, hit: Hit, ctx: Context, app: App) -> str | None:
         ua = hit.user_agent if hit.user_agent is not None else ctx.user_agent
+        if senders_agent(ua, ctx):
+            hit.browser = hit.browser_version = hit.os = hit.os_version = None
+            hit.device = "other"
+            return None
         headers = ctx.headers
         brands = headers.get("sec-ch-ua")
         # hints describe the requesting browser: not a user agent a server forwards for someone else
