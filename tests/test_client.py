@@ -150,3 +150,22 @@ def test_queued_hits_are_sent_when_the_interpreter_exits(server: LiveServer, app
     )
     assert done.returncode == 0, done.stderr
     assert server.count() == 5
+
+
+def test_the_forwarded_user_agent_decides_and_the_trackers_own_is_no_bot(
+    server: LiveServer, app: App
+) -> None:
+    chrome = (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
+        " Chrome/131.0.0.0 Safari/537.36"
+    )
+    with Tracker(server.url, app.id) as tracker:
+        tracker.track_pageview(path="/a", ip="198.51.100.4", user_agent=chrome)
+        tracker.track_pageview(path="/b", ip="198.51.100.4")  # footfall-python-tracker/1
+        tracker.track_pageview(path="/c", ip="198.51.100.4", user_agent=UA)  # Wget
+        assert tracker.flush(timeout=10)
+    assert server.rows("SELECT path, browser, os, device, bot FROM events ORDER BY path") == [
+        ("/a", "Chrome", "Windows", "desktop", None),
+        ("/b", None, None, "other", None),
+        ("/c", "Wget", None, "bot", "Wget"),
+    ]

@@ -89,6 +89,21 @@ def test_images_and_api_routes_are_recorded_with_the_forwarded_client(
     ]
 
 
+def test_the_visitors_user_agent_is_forwarded_and_decides(server: LiveServer, site: Any) -> None:
+    client, tracker = site
+    chrome = (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"
+        " Chrome/131.0.0.0 Safari/537.36"
+    )
+    client.get("/img/a.png", headers={"User-Agent": chrome})
+    client.get("/img/b.png", headers={"User-Agent": "curl/8"})  # a bot fetching the image
+    assert tracker.flush(timeout=10)
+    assert server.rows("SELECT path, browser, device, bot FROM events ORDER BY path") == [
+        ("/img/a.png", "Chrome", "desktop", None),
+        ("/img/b.png", "curl", "bot", "curl"),
+    ]
+
+
 def test_negotiation_gives_tabs_a_page_and_skips_the_follow_up(
     server: LiveServer, site: Any
 ) -> None:
