@@ -170,7 +170,8 @@ def umami_hit(payload: UmamiPayload, app: App, page_header: str | None) -> Hit:
 
 
 def client_context(payload: UmamiPayload, base: Context) -> Context:
-    """``base`` with the payload's ``ip``/``userAgent`` in place of the connection's. Raises
+    """``base`` with the payload's ``ip``/``userAgent`` in place of the connection's, marked
+    server-side (an HTTP library's user agent is the sender's, not a bot's). Raises
     PayloadError for an ``ip`` that is not an IP address."""
     if payload.ip and payload.ip.strip():
         try:
