@@ -160,6 +160,14 @@ def test_events_other_types_campaign_queue_time_and_overrides(server: LiveServer
         ({"t": "hover"}, "invalid-hit-type"),
         ({"t": "event"}, "missing-event-category"),
         ({"qt": str(5 * 3_600_000)}, "queue-time-too-long"),
+        ({"qt": "\u00b2"}, "invalid-queue-time"),  # a superscript two: isdigit() but not int()
+        ({"qt": "\u0661\u0660"}, "invalid-queue-time"),  # Arabic-Indic digits
+        ({"qt": "1_0"}, "invalid-queue-time"),
+        ({"qt": "1" * 5000}, "invalid-queue-time"),  # int() refuses over 4300 digits
+        ({"t": "event", "ec": "v", "ea": "play", "ev": "\u00b2"}, "invalid-event-value"),
+        ({"t": "event", "ec": "v", "ea": "play", "ev": "\uff14\uff12"}, "invalid-event-value"),
+        ({"t": "item", "ti": "T1", "in": "mug", "iq": "\u00b2"}, "invalid-quantity"),
+        ({"t": "item", "ti": "T1", "in": "mug", "ip": "1_0"}, "invalid-amount"),
         ({"uip": "not-an-ip"}, "invalid-uip"),
         ({"dl": "javascript:alert(1)"}, "invalid-url"),
     ],
