@@ -140,6 +140,15 @@ def test_a_plain_decimal_pixel_ratio_is_taken(
     assert server.rows("SELECT pixel_ratio FROM events") == [(float(ratio),)]
 
 
+def test_control_characters_are_stripped_from_props_keys_and_values(
+    server: LiveServer, app: App, http: httpx.Client
+) -> None:
+    props = '{"pl\\u0000an": "pro\\u0000\\u001f", "\\u0000": "gone"}'
+    resp = http.get("/p.gif?" + snippet_query(app.id, event="signup", props=props))
+    assert "x-footfall-ignored" not in resp.headers
+    assert server.rows("SELECT props FROM events") == [({"plan": "pro"},)]
+
+
 def test_oversized_values_are_capped_not_rejected(
     server: LiveServer, app: App, http: httpx.Client
 ) -> None:

@@ -13,7 +13,7 @@ import msgspec
 
 from footfall.collect.jsonbody import JsonError, decode_json
 from footfall.model import Hit
-from footfall.schema import cap_text, clean_props
+from footfall.schema import cap_text, clean_props, strip_controls
 
 PIXEL_FIELDS = frozenset(
     {
@@ -70,16 +70,11 @@ class EventPayload(msgspec.Struct, kw_only=True):
     sid: str | None = None
 
 
-_CONTROL = dict.fromkeys([*range(0x20), 0x7F])  # C0 controls and DEL never belong in stored text
-
-
 def _opt(value: str | None) -> str | None:
     """Absent, or the value without control characters and surrounding space."""
     if value is None:
         return None
-    if not value.isascii() or not value.isprintable():
-        value = value.translate(_CONTROL)
-    value = value.strip()
+    value = strip_controls(value).strip()
     return value or None
 
 
