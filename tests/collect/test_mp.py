@@ -182,6 +182,30 @@ def test_bad_hits_answer_the_gif_and_say_why(
     assert server.count() == 0
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"v=1&tid=TID&cid=1&t=pageview&dp=/caf\xe9",  # a raw latin-1 byte
+        b"v=1&tid=TID&cid=1&t=pageview&dp=/caf%E9",  # a percent-encoded one
+        b"v=1&tid=TID&cid=1&t=pageview&dp=/\xff\xfe",
+    ],
+)
+def test_a_body_that_is_not_utf8_is_ignored_not_stored_as_mojibake(
+    server: LiveServer, app: App, http: httpx.Client, body: bytes
+) -> None:
+    resp = http.post("/collect", content=body.replace(b"TID", app.id.encode()))
+    assert resp.status_code == 200 and resp.content == TRANSPARENT_GIF
+    assert resp.headers["x-footfall-ignored"] == "invalid-encoding"
+    assert server.count() == 0
+
+
+def test_a_raw_utf8_body_is_read_as_utf8(server: LiveServer, app: App, http: httpx.Client) -> None:
+    body = f"v=1&tid={app.id}&cid=1&t=pageview&dp=/café&dt=Ça va".encode()
+    resp = http.post("/collect", content=body)
+    assert "x-footfall-ignored" not in resp.headers
+    assert server.rows("SELECT path, title FROM events") == [("/café", "Ça va")]
+
+
 def test_oversized_hit_is_ignored_and_batch_limits_are_413(
     server: LiveServer, app: App, http: httpx.Client
 ) -> None:

@@ -138,8 +138,8 @@ def bearer_token(headers: dict[str, str]) -> str | None:
 def parse_form(raw: bytes | str, max_fields: int = MAX_FIELDS) -> dict[str, str]:
     """Form fields (first value wins). Raises InvalidHit for undecodable input or more than
     ``max_fields`` fields."""
-    text = raw.decode("latin-1") if isinstance(raw, bytes) else raw
     try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         pairs = parse_qsl(text, encoding="utf-8", errors="strict", max_num_fields=max_fields)
     except UnicodeDecodeError:
         raise InvalidHit(
