@@ -100,19 +100,33 @@ def cap_text(name: str, value: str | None) -> str | None:
     return value if len(value) <= cap else value[:cap]
 
 
+_CONTROL = dict.fromkeys([*range(0x20), 0x7F])  # C0 controls and DEL never belong in stored text
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without C0 control characters and DEL (NUL, tab, newline, …)."""
+    if text.isascii() and text.isprintable():
+        return text
+    return text.translate(_CONTROL)
+
+
 def clean_props(raw: object) -> dict[str, str] | None:
-    """Bound custom properties: at most PROPS_MAX_KEYS string keys, scalar values as strings."""
+    """Bound custom properties: at most PROPS_MAX_KEYS string keys, scalar values as strings,
+    both without control characters (a key left empty is dropped)."""
     if not isinstance(raw, dict) or not raw:
         return None
     out: dict[str, str] = {}
     for key, value in raw.items():
         if len(out) >= PROPS_MAX_KEYS:
             break
-        if not isinstance(key, str) or not key or value is None or isinstance(value, dict | list):
+        if not isinstance(key, str) or value is None or isinstance(value, dict | list):
+            continue
+        key = strip_controls(key)
+        if not key:
             continue
         if isinstance(value, bool):
             text = "true" if value else "false"
         else:
-            text = str(value)
+            text = strip_controls(str(value))
         out[key[:PROPS_KEY_CAP]] = text[:PROPS_VALUE_CAP]
     return out or None

@@ -116,6 +116,8 @@ def test_timestamp_ip_and_user_agent(server: LiveServer, g_app: App, http: httpx
         ({"client_id": "1", "events": [{"name": "a", "params": {"b-c": 1}}]}, "events[0].params.b-c", "NAME_INVALID"),
         ({"client_id": "1", "events": [{"name": "a", "params": {"b": [1]}}]}, "events[0].params.b", "VALUE_INVALID"),
         ({"client_id": "1", "timestamp_micros": 1, "events": [{"name": "a"}]}, "timestamp_micros", "VALUE_OUT_OF_BOUNDS"),
+        ({"client_id": "1", "timestamp_micros": "\u00b2", "events": [{"name": "a"}]}, "timestamp_micros", "VALUE_INVALID"),
+        ({"client_id": "1", "timestamp_micros": "1_0", "events": [{"name": "a"}]}, "timestamp_micros", "VALUE_INVALID"),
     ],
 )  # fmt: skip
 def test_debug_endpoint_explains_and_collect_refuses(

@@ -142,6 +142,10 @@ def test_an_event(server: LiveServer, site3: App, http: httpx.Client) -> None:
         ({"e_a": "Play"}, "matomo-missing-event-category"),
         ({"e_c": "Videos", "e_n": "Intro"}, "matomo-missing-event-action"),
         ({"e_c": "Videos", "e_a": "Play", "e_v": "lots"}, "matomo-invalid-event-value"),
+        ({"e_c": "Videos", "e_a": "Play", "e_v": "1_0"}, "matomo-invalid-event-value"),
+        ({"e_c": "Videos", "e_a": "Play", "e_v": "\uff11\uff12"}, "matomo-invalid-event-value"),
+        ({"e_c": "Videos", "e_a": "Play", "e_v": "nan"}, "matomo-invalid-event-value"),
+        ({"rec": "\u00b2"}, "matomo-no-rec"),
         ({"res": "huge"}, "invalid-screensize"),
         ({"url": "not a url"}, "invalid-url"),
     ],
@@ -189,7 +193,8 @@ def test_a_ping_and_a_request_without_rec_store_nothing(
     assert_gif(track(http, idsite=3, rec=1, ping=1, url="https://site.example/"), "matomo-ping")
     assert_gif(track(http, idsite=3, url="https://site.example/"), "matomo-no-rec")
     assert_gif(track(http, idsite=3, rec=0, url="https://site.example/"), "matomo-no-rec")
-    assert (counters["matomo-ping"], counters["matomo-no-rec"]) == (before[0] + 1, before[1] + 2)
+    assert_gif(track(http, idsite=3, rec="\u00b2", url="https://site.example/"), "matomo-no-rec")
+    assert (counters["matomo-ping"], counters["matomo-no-rec"]) == (before[0] + 1, before[1] + 3)
     assert server.count() == 0
 
 

@@ -160,6 +160,14 @@ def test_events_other_types_campaign_queue_time_and_overrides(server: LiveServer
         ({"t": "hover"}, "invalid-hit-type"),
         ({"t": "event"}, "missing-event-category"),
         ({"qt": str(5 * 3_600_000)}, "queue-time-too-long"),
+        ({"qt": "\u00b2"}, "invalid-queue-time"),  # a superscript two: isdigit() but not int()
+        ({"qt": "\u0661\u0660"}, "invalid-queue-time"),  # Arabic-Indic digits
+        ({"qt": "1_0"}, "invalid-queue-time"),
+        ({"qt": "1" * 5000}, "invalid-queue-time"),  # int() refuses over 4300 digits
+        ({"t": "event", "ec": "v", "ea": "play", "ev": "\u00b2"}, "invalid-event-value"),
+        ({"t": "event", "ec": "v", "ea": "play", "ev": "\uff14\uff12"}, "invalid-event-value"),
+        ({"t": "item", "ti": "T1", "in": "mug", "iq": "\u00b2"}, "invalid-quantity"),
+        ({"t": "item", "ti": "T1", "in": "mug", "ip": "1_0"}, "invalid-amount"),
         ({"uip": "not-an-ip"}, "invalid-uip"),
         ({"dl": "javascript:alert(1)"}, "invalid-url"),
     ],
@@ -172,6 +180,30 @@ def test_bad_hits_answer_the_gif_and_say_why(
     assert resp.status_code == 200 and resp.content == TRANSPARENT_GIF
     assert resp.headers["x-footfall-ignored"] == reason
     assert server.count() == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"v=1&tid=TID&cid=1&t=pageview&dp=/caf\xe9",  # a raw latin-1 byte
+        b"v=1&tid=TID&cid=1&t=pageview&dp=/caf%E9",  # a percent-encoded one
+        b"v=1&tid=TID&cid=1&t=pageview&dp=/\xff\xfe",
+    ],
+)
+def test_a_body_that_is_not_utf8_is_ignored_not_stored_as_mojibake(
+    server: LiveServer, app: App, http: httpx.Client, body: bytes
+) -> None:
+    resp = http.post("/collect", content=body.replace(b"TID", app.id.encode()))
+    assert resp.status_code == 200 and resp.content == TRANSPARENT_GIF
+    assert resp.headers["x-footfall-ignored"] == "invalid-encoding"
+    assert server.count() == 0
+
+
+def test_a_raw_utf8_body_is_read_as_utf8(server: LiveServer, app: App, http: httpx.Client) -> None:
+    body = f"v=1&tid={app.id}&cid=1&t=pageview&dp=/café&dt=Ça va".encode()
+    resp = http.post("/collect", content=body)
+    assert "x-footfall-ignored" not in resp.headers
+    assert server.rows("SELECT path, title FROM events") == [("/café", "Ça va")]
 
 
 def test_oversized_hit_is_ignored_and_batch_limits_are_413(

@@ -110,6 +110,15 @@ def test_bad_app_answers_the_gif_with_a_reason(
         ({"pixelratio": "NaN"}, "invalid-pixelratio"),
         ({"pixelratio": "1e308"}, "invalid-pixelratio"),
         ({"pixelratio": "-2"}, "invalid-pixelratio"),
+        ({"pixelratio": "1e-320"}, "invalid-pixelratio"),  # subnormal: would be stored as 0.0
+        ({"pixelratio": "0"}, "invalid-pixelratio"),
+        ({"pixelratio": "0.00001"}, "invalid-pixelratio"),  # rounds to 0.0
+        ({"pixelratio": "1_0"}, "invalid-pixelratio"),  # float() reads 10
+        ({"pixelratio": "\uff12"}, "invalid-pixelratio"),  # a full-width two
+        ({"pixelratio": "2e0"}, "invalid-pixelratio"),
+        ({"pixelratio": " 2"}, "invalid-pixelratio"),
+        ({"screensize": "\u0661\u0669\u0662\u0660x\u0661\u0660\u0668\u0660"}, "invalid-screensize"),
+        ({"screensize": "1_920x1080"}, "invalid-screensize"),
         ({"url": "javascript:alert(1)"}, "invalid-url"),
     ],
 )
@@ -120,6 +129,24 @@ def test_absurd_values_are_ignored(
     assert_gif(resp)
     assert resp.headers["x-footfall-ignored"] == reason
     assert server.count() == 0
+
+
+@pytest.mark.parametrize("ratio", ["2", "1.25", "0.5", "2.", ".75"])
+def test_a_plain_decimal_pixel_ratio_is_taken(
+    server: LiveServer, app: App, http: httpx.Client, ratio: str
+) -> None:
+    resp = http.get("/p.gif?" + snippet_query(app.id, pixelratio=ratio))
+    assert "x-footfall-ignored" not in resp.headers
+    assert server.rows("SELECT pixel_ratio FROM events") == [(float(ratio),)]
+
+
+def test_control_characters_are_stripped_from_props_keys_and_values(
+    server: LiveServer, app: App, http: httpx.Client
+) -> None:
+    props = '{"pl\\u0000an": "pro\\u0000\\u001f", "\\u0000": "gone"}'
+    resp = http.get("/p.gif?" + snippet_query(app.id, event="signup", props=props))
+    assert "x-footfall-ignored" not in resp.headers
+    assert server.rows("SELECT props FROM events") == [({"plan": "pro"},)]
 
 
 def test_oversized_values_are_capped_not_rejected(

@@ -150,6 +150,9 @@ def test_bad_view_parameters_get_a_clear_400(
         ({"f": "visit:shoe_size==42"}, "filters"),
         ({"period": "custom", "from": "2026-01-01"}, "date"),
         ({"date": "yesterday"}, "date"),
+        ({"date": "9999-12-31"}, "date"),
+        ({"period": "custom", "from": "0001-01-01", "to": "2026-01-01"}, "date"),
+        ({"date": "\u0662\u0660\u0662\u0666-01-01"}, "date"),
     ):
         resp = owner_http.get(f"/apps/{app.id}", params=params)
         assert resp.status_code == 400, params

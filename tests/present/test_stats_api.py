@@ -131,6 +131,12 @@ def test_realtime_visitors_is_a_number(api: httpx.Client) -> None:
         ("aggregate", {"filters": "visit:shoe==9"}, "filters"),
         ("aggregate", {"date": "tomorrow"}, "date"),
         ("aggregate", {"compare": "last_year"}, "compare"),
+        ("aggregate", {"date": "9999-12-31"}, "date"),  # the window's end overflows
+        ("aggregate", {"period": "12mo", "date": "9999-06-01"}, "date"),
+        ("aggregate", {"date": "0001-01-01"}, "date"),  # 7 days back overflows
+        ("aggregate", {"period": "custom", "date": "2026-01-01,9999-12-31"}, "date"),
+        ("timeseries", {"period": "day", "date": "9999-12-30"}, "date"),
+        ("aggregate", {"date": "\u0662\u0660\u0662\u0666-01-10"}, "date"),
         ("aggregate", {"metrics": "conversion_rate"}, "metrics"),
         ("timeseries", {"interval": "fortnight"}, "interval"),
         ("breakdown", {}, "property"),
@@ -202,6 +208,9 @@ def test_export_endpoint(api: httpx.Client) -> None:
     )
     bad = api.get("/api/v1/export", params={"site_id": APP_ID, "format": "xlsx"})
     assert bad.status_code == 400 and bad.json()["error"].startswith("format:")
+    for edge in ({"to": "9999-12-31"}, {"from": "0001-01-01"}):
+        r = api.get("/api/v1/export", params={"site_id": APP_ID, **edge})
+        assert r.status_code == 400 and r.json()["error"].startswith("from/to:"), edge
 
 
 HOSTILE = [

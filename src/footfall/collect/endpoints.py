@@ -21,6 +21,7 @@ from footfall.collect.fields import (
     FieldError,
     build_hit,
     decode_props_param,
+    whole_number,
 )
 from footfall.collect.gif import NO_CACHE_HEADERS, TRANSPARENT_GIF
 from footfall.collect.jsonbody import JsonError, decode_json
@@ -294,7 +295,7 @@ class EventEndpoint:
             await send({"type": "http.response.body", "body": b""})
             return
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body:
+        if (whole_number(declared) or 0) > self.max_body:
             await self._json(send, 413, {"error": f"body larger than {self.max_body} bytes"}, cors)
             return
         body = await read_body(receive, self.max_body)

@@ -13,7 +13,7 @@ import msgspec
 
 from footfall.collect.jsonbody import JsonError, decode_json
 from footfall.model import Hit
-from footfall.schema import cap_text, clean_props
+from footfall.schema import cap_text, clean_props, strip_controls
 
 PIXEL_FIELDS = frozenset(
     {
@@ -32,8 +32,15 @@ PIXEL_FIELDS = frozenset(
         "sid",
     }
 )
-_SCREEN = re.compile(r"(\d{1,5})[xX×](\d{1,5})")
+_SCREEN = re.compile(r"([0-9]{1,5})[xX×]([0-9]{1,5})")
+MIN_PIXEL_RATIO = 0.01  # a browser zoomed out to 25% reports 0.25; less, or 0, is junk
 MAX_PIXEL_RATIO = 20.0
+# at most 18 digits: fits an int64 (and int() refuses strings past 4300 digits: a ValueError)
+_WHOLE = re.compile(r"[0-9]{1,18}")
+_SIGNED_WHOLE = re.compile(r"[+-]?[0-9]{1,18}")
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+MAX_NUMBER_CHARS = 64
 WEB_SCHEMES = ("http", "https")
 
 
@@ -63,16 +70,11 @@ class EventPayload(msgspec.Struct, kw_only=True):
     sid: str | None = None
 
 
-_CONTROL = dict.fromkeys([*range(0x20), 0x7F])  # C0 controls and DEL never belong in stored text
-
-
 def _opt(value: str | None) -> str | None:
     """Absent, or the value without control characters and surrounding space."""
     if value is None:
         return None
-    if not value.isascii() or not value.isprintable():
-        value = value.translate(_CONTROL)
-    value = value.strip()
+    value = strip_controls(value).strip()
     return value or None
 
 
@@ -95,6 +97,25 @@ def host_of(url: str) -> str | None:
     return host.lower() or None
 
 
+# Request numbers are read strictly: int() and float() also take Unicode digits ('²', '４２',
+# '١٠'), underscores ('1_0'), surrounding space and 'nan'/'inf', which no sender means.
+
+
+def whole_number(text: str, *, signed: bool = False) -> int | None:
+    """ASCII digits (after one ``+``/``-`` when ``signed``) as an int, at most 18 of them; None for anything else."""
+    if (_SIGNED_WHOLE if signed else _WHOLE).fullmatch(text) is None:
+        return None
+    return int(text)
+
+
+def number(text: str) -> float | None:
+    """A finite decimal number written in ASCII (``-12``, ``9.99``, ``.5``, ``1e3``), else None."""
+    if len(text) > MAX_NUMBER_CHARS or _NUMBER.fullmatch(text) is None:
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
 def parse_screen(value: str | None) -> str | None:
     value = _opt(value)
     if value is None:
@@ -113,13 +134,18 @@ def parse_screen(value: str | None) -> str | None:
 
 
 def parse_pixel_ratio(value: str | float | None) -> float | None:
+    """A plain decimal (``2``, ``1.25``) between MIN_PIXEL_RATIO and MAX_PIXEL_RATIO, or None."""
     if value is None or value == "":
         return None
-    try:
+    if isinstance(value, str):
+        if len(value) > MAX_NUMBER_CHARS or _DECIMAL.fullmatch(value) is None:
+            raise FieldError("invalid-pixelratio")
         ratio = float(value)
-    except (TypeError, ValueError):
-        raise FieldError("invalid-pixelratio") from None
-    if not math.isfinite(ratio) or not 0 < ratio <= MAX_PIXEL_RATIO:
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        ratio = float(value)
+    else:
+        raise FieldError("invalid-pixelratio")
+    if not math.isfinite(ratio) or not MIN_PIXEL_RATIO <= ratio <= MAX_PIXEL_RATIO:
         raise FieldError("invalid-pixelratio")
     return round(ratio, 4)
 

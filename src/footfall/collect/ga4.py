@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 from footfall.apps import AppRegistry
 from footfall.clock import Clock
 from footfall.collect.endpoints import IGNORED_HEADER, RETRY_AFTER_HEADER, read_body, unavailable
-from footfall.collect.fields import FieldError, build_hit
+from footfall.collect.fields import FieldError, build_hit, whole_number
 from footfall.collect.items import MAX_ITEM_PARAMS, MAX_ITEMS, Item, items_props
 from footfall.collect.jsonbody import JsonError, decode_json
 from footfall.collect.mp import MAX_CLIENT_ID, secret_matches, visitor_key
@@ -167,8 +167,8 @@ class GA4Parser:
     def _timestamp(self, value: object, field: str, problem: Any) -> int | None:
         if value is None:
             return None
-        if isinstance(value, str) and value.isdigit():
-            value = int(value)
+        if isinstance(value, str):
+            value = whole_number(value)
         if not isinstance(value, int) or isinstance(value, bool):
             problem(Problem(field, "VALUE_INVALID", "timestamp_micros must be an integer"))
             return None

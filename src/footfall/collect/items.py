@@ -19,6 +19,7 @@ import math
 
 import msgspec
 
+from footfall.collect.fields import number as strict_number
 from footfall.schema import PROPS_VALUE_CAP
 
 MAX_ITEMS = 200  # GA4's limit of items on one event
@@ -56,9 +57,14 @@ def number_text(value: object) -> str | None:
         return None
     if isinstance(value, int):
         return str(value)
-    try:
-        number = float(value) if isinstance(value, float | str) else math.nan
-    except ValueError:
+    if isinstance(value, str):
+        parsed = strict_number(value)
+        if parsed is None:
+            return None
+        number = parsed
+    elif isinstance(value, float):
+        number = value
+    else:
         return None
     if not math.isfinite(number):
         return None

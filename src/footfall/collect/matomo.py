@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from footfall.collect.endpoints import IGNORED_HEADER, MAX_QUERY, RETRY_AFTER_HEADER, unavailable
-from footfall.collect.fields import FieldError, build_hit
+from footfall.collect.fields import FieldError, build_hit, number, whole_number
 from footfall.collect.gif import NO_CACHE_HEADERS, TRANSPARENT_GIF
 from footfall.collect.jsonbody import JsonError, decode_json
 from footfall.collect.mp import (
@@ -128,15 +128,12 @@ def hit_kind(fields: Fields) -> tuple[str, dict[str, object] | None]:
         if not v["e_c"] or not v["e_a"]:
             raise Refused(f"matomo-missing-event-{'category' if not v['e_c'] else 'action'}")
         props = {"category": v["e_c"], "action": v["e_a"], "name": v["e_n"], "value": v["e_v"]}
-        try:
-            if v["e_v"] and not math.isfinite(float(v["e_v"])):
-                raise ValueError(v["e_v"])
-        except ValueError:
-            raise Refused("matomo-invalid-event-value") from None
+        if v["e_v"] and number(v["e_v"]) is None:
+            raise Refused("matomo-invalid-event-value")
         return v["e_a"], {k: p for k, p in props.items() if p}
     if v["search"]:
         props = {"query": v["search"], "category": v["search_cat"]}
-        props["count"] = v["search_count"] if v["search_count"].isdigit() else ""
+        props["count"] = v["search_count"] if whole_number(v["search_count"]) is not None else ""
         return "search", {k: p for k, p in props.items() if p}
     return "pageview", None
 
@@ -145,9 +142,10 @@ def parse_cdt(value: str, now_ms: int) -> int:
     """The time ``cdt`` names, in ms: Unix seconds, or ``YYYY-MM-DD HH:MM:SS`` in UTC. Raises
     Refused when it is not a time, in the future (beyond a minute's skew) or older than 4 hours."""
     value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
+    parsed = number(value)
+    if parsed is not None:
+        seconds = parsed
+    else:
         for fmt in CDT_FORMATS:
             try:
                 seconds = datetime.strptime(value, fmt).replace(tzinfo=UTC).timestamp()
@@ -207,7 +205,7 @@ class MatomoTracker:
         if app.require_api_key and not authenticated:
             raise Refused("invalid-api-secret")
         rec = fields.get("rec", "").strip()
-        if not (rec.isdigit() and int(rec) > 0):
+        if (whole_number(rec) or 0) <= 0:
             raise Refused("matomo-no-rec", invalid=False)
         if fields.get("ping", "").strip() == "1":
             raise Refused("matomo-ping", invalid=False)

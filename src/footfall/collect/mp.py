@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from footfall.apps import AppRegistry
 from footfall.clock import Clock
-from footfall.collect.fields import FieldError, build_hit, decode_props_param
+from footfall.collect.fields import FieldError, build_hit, decode_props_param, whole_number
 from footfall.collect.items import number_text
 from footfall.collect.request import ClientResolver
 from footfall.identify.sessions import SessionTracker
@@ -138,8 +138,8 @@ def bearer_token(headers: dict[str, str]) -> str | None:
 def parse_form(raw: bytes | str, max_fields: int = MAX_FIELDS) -> dict[str, str]:
     """Form fields (first value wins). Raises InvalidHit for undecodable input or more than
     ``max_fields`` fields."""
-    text = raw.decode("latin-1") if isinstance(raw, bytes) else raw
     try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         pairs = parse_qsl(text, encoding="utf-8", errors="strict", max_num_fields=max_fields)
     except UnicodeDecodeError:
         raise InvalidHit(
@@ -183,7 +183,7 @@ def ecommerce_props(
             continue
         if param in AMOUNT_PARAMS and number_text(value) is None:
             errors.append(invalid(param, "invalid-amount", "must be a number"))
-        elif param == "iq" and not value.lstrip("-").isdigit():
+        elif param == "iq" and whole_number(value, signed=True) is None:
             errors.append(invalid(param, "invalid-quantity", "must be a whole number"))
         else:
             props[name] = value
@@ -266,9 +266,9 @@ class V1Parser:
         hit.ts = ts
         hit.identity = "client-id"
         hit.channel = fields["ff_channel"] if fields.get("ff_channel") in CHANNELS else "mp"
-        status = fields.get("ff_status", "")
-        if status.isdigit() and 100 <= int(status) <= 599:
-            hit.status = int(status)
+        status = whole_number(fields.get("ff_status", ""))
+        if status is not None and 100 <= status <= 599:
+            hit.status = status
         for param, column in CAMPAIGN.items():
             value = fields.get(param, "").strip()
             if value:
@@ -298,7 +298,7 @@ class V1Parser:
             props["label"] = fields["el"].strip()
         value = fields.get("ev", "").strip()
         if value:
-            if not value.isdigit():
+            if whole_number(value) is None:
                 errors.append(invalid("ev", "invalid-event-value", "must be a whole number ≥ 0"))
             else:
                 props["value"] = value
@@ -312,15 +312,16 @@ class V1Parser:
         qt = fields.get("qt", "").strip()
         if not qt:
             return now
-        if not qt.isdigit():
+        queued = whole_number(qt)
+        if queued is None:
             errors.append(invalid("qt", "invalid-queue-time", "must be milliseconds ≥ 0"))
             return now
-        if int(qt) > MAX_QUEUE_TIME_MS:
+        if queued > MAX_QUEUE_TIME_MS:
             errors.append(
                 invalid("qt", "queue-time-too-long", "hits can be back-dated 4 hours at most")
             )
             return now
-        return now - int(qt)
+        return now - queued
 
     @staticmethod
     def _page(

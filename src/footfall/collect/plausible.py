@@ -21,7 +21,6 @@ apps, and each known one gets the event once. Field by field (docs/collect.md):
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,7 +28,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from footfall.apps import AppRegistry
-from footfall.collect.fields import FieldError, build_hit
+from footfall.collect.fields import FieldError, build_hit, number
 from footfall.collect.jsonbody import JsonError, decode_json
 from footfall.collect.request import ClientResolver
 from footfall.ingest import Ingest, Outcome
@@ -166,10 +165,7 @@ def revenue_props(raw: object) -> dict[str, str] | None:
     if isinstance(amount, bool) or not isinstance(amount, int | float | str):
         return None
     text = amount.strip() if isinstance(amount, str) else str(amount)
-    try:
-        if not math.isfinite(float(text)):
-            return None
-    except ValueError:
+    if number(text) is None:
         return None
     return {"revenue_amount": text, "revenue_currency": currency.upper()}
 

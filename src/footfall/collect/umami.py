@@ -37,7 +37,7 @@ from footfall.collect.endpoints import (
     read_body,
     unavailable,
 )
-from footfall.collect.fields import FieldError, build_hit
+from footfall.collect.fields import FieldError, build_hit, whole_number
 from footfall.collect.jsonbody import JsonError, decode_json
 from footfall.collect.mp_endpoints import send_json
 from footfall.collect.plausible import page_path
@@ -235,7 +235,7 @@ class UmamiEndpoint:
             return
         declared = headers.get("content-length", "")
         too_big = {"error": f"body larger than {self.max_body} bytes"}
-        if declared.isdigit() and int(declared) > self.max_body:
+        if (whole_number(declared) or 0) > self.max_body:
             await send_json(send, 413, too_big, tuple(cors))
             return
         raw = await read_body(receive, self.max_body)

@@ -23,7 +23,7 @@ PERIODS = (
     ("custom", "Custom"),
 )
 PERIOD_NAMES = dict(PERIODS)
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _FILTER = re.compile(r"([a-z_]+:[^=!~\s]+?)(==|!=|!~|~)(.+)", re.S)
 MAX_FILTERS = 10
 

@@ -15,7 +15,7 @@ import csv
 import hashlib
 import io
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from footfall.hit_tables import ARROW_SCHEMA, hits_to_table
 from footfall.model import App, Hit
-from footfall.query.periods import as_utc, local_midnight_ms, zone
+from footfall.query.periods import as_utc, local_midnight_ms, parse_day, zone
 from footfall.schema import COLUMN_NAMES, COLUMNS_BY_NAME, cap_text, clean_props
 
 if TYPE_CHECKING:
@@ -45,9 +45,9 @@ class EventFormatError(ValueError):
 def export_range(app: App, first: str | None, last: str | None) -> tuple[int, int]:
     """UTC ms bounds of local days ``first``..``last`` (inclusive; open ends allowed)."""
     tz = zone(app.timezone)
-    lo = local_midnight_ms(date.fromisoformat(first), tz) if first else 0
+    lo = local_midnight_ms(parse_day(first, "from"), tz) if first else 0
     hi = (
-        local_midnight_ms(date.fromisoformat(last) + timedelta(days=1), tz)
+        local_midnight_ms(parse_day(last, "to") + timedelta(days=1), tz)
         if last
         else 253_402_300_799_000  # 9999-12-31
     )

@@ -47,11 +47,22 @@ def local_day(ms: int, tz: ZoneInfo) -> date:
     return datetime.fromtimestamp(ms / 1000, tz).date()
 
 
-def _parse_day(text: str, param: str = "date") -> date:
+# The days a query may name. Far enough from date.min/date.max that no window, previous period,
+# bucket or UTC-offset scan around them overflows (a 9999d period plus its previous period is ~55
+# years; 9999-12-31 + 1 day does not exist).
+MIN_DAY = date(1900, 1, 1)
+MAX_DAY = date(9000, 12, 31)
+
+
+def parse_day(text: str, param: str = "date") -> date:
+    """A YYYY-MM-DD day between MIN_DAY and MAX_DAY, else QueryError naming ``param``."""
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise QueryError(param, f"{text!r} is not a date like 2026-01-31") from None
+    if not MIN_DAY <= day <= MAX_DAY:
+        raise QueryError(param, f"{text!r} is out of range ({MIN_DAY} to {MAX_DAY})")
+    return day
 
 
 def _add_months(day: date, months: int) -> date:
@@ -95,13 +106,13 @@ def window(period: str, date_param: str | None, tz_name: str, now_ms: int) -> Wi
         if not date_param or "," not in date_param:
             raise QueryError("date", "period=custom needs date=YYYY-MM-DD,YYYY-MM-DD")
         a, b = date_param.split(",", 1)
-        first, last = _parse_day(a), _parse_day(b)
+        first, last = parse_day(a), parse_day(b)
         if last < first:
             raise QueryError("date", "the custom range ends before it starts")
         if (last - first).days > 3660:
             raise QueryError("date", "a custom range covers at most ten years")
         return day_window(first, last, tz)
-    end = _parse_day(date_param) if date_param else local_day(now_ms, tz)
+    end = parse_day(date_param) if date_param else local_day(now_ms, tz)
     if period == "day":
         return day_window(end, end, tz)
     if extra:  # 7d, 30d and any <N>d
