@@ -59,8 +59,8 @@ MAX_FIELDS = 64
 Scope = dict[str, Any]
 
 
-async def read_body(receive: Any, limit: int) -> bytes | None:
-    """The request body, or None once it grows past ``limit`` bytes."""
+async def read_capped(receive: Any, limit: int) -> tuple[bytes, bool]:
+    """The request body up to ``limit`` bytes, and whether there was more (not read further)."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -68,13 +68,33 @@ async def read_body(receive: Any, limit: int) -> bytes | None:
         if message["type"] == "http.disconnect":
             break
         body = message.get("body", b"")
+        chunks.append(body)
         size += len(body)
         if size > limit:
-            return None
-        chunks.append(body)
+            return b"".join(chunks)[:limit], True
         if not message.get("more_body", False):
             break
-    return b"".join(chunks)
+    return b"".join(chunks), False
+
+
+async def read_body(receive: Any, limit: int) -> bytes | None:
+    """The request body, or None once it grows past ``limit`` bytes."""
+    body, more = await read_capped(receive, limit)
+    return None if more else body
+
+
+async def answer_preflight(
+    send: Any, cors: list[tuple[bytes, bytes]], methods: bytes, allow: bytes = b"content-type"
+) -> None:
+    """A CORS preflight's 204: ``methods`` and request headers ``allow``ed, for a day."""
+    headers = [
+        *cors,
+        (b"access-control-allow-methods", methods),
+        (b"access-control-allow-headers", allow),
+        (b"access-control-max-age", b"86400"),
+    ]
+    await send({"type": "http.response.start", "status": 204, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
 class TooManyFields(ValueError):
@@ -280,19 +300,7 @@ class EventEndpoint:
         headers = scope_headers(scope)
         cors = self._cors(headers)
         if scope["method"] == "OPTIONS":
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 204,
-                    "headers": cors
-                    + [
-                        (b"access-control-allow-methods", b"POST, OPTIONS"),
-                        (b"access-control-allow-headers", b"content-type"),
-                        (b"access-control-max-age", b"86400"),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": b""})
+            await answer_preflight(send, cors, b"POST, OPTIONS")
             return
         declared = headers.get("content-length", "")
         if (whole_number(declared) or 0) > self.max_body:

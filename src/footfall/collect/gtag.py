@@ -44,6 +44,7 @@ from footfall.collect.endpoints import (
     IGNORED_HEADER,
     MAX_QUERY,
     RETRY_AFTER_HEADER,
+    answer_preflight,
     read_body,
     unavailable,
 )
@@ -191,13 +192,7 @@ class GtagEndpoint:
         headers = scope_headers(scope)
         cors = cors_headers(headers)
         if scope["method"] == "OPTIONS":
-            preflight = [
-                (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
-                (b"access-control-allow-headers", b"content-type"),
-                (b"access-control-max-age", b"86400"),
-            ]
-            await send({"type": "http.response.start", "status": 204, "headers": cors + preflight})
-            await send({"type": "http.response.body", "body": b""})
+            await answer_preflight(send, cors, b"GET, POST, OPTIONS")
             return
         ingest = self.tracker.ingest
         query: bytes = scope.get("query_string", b"")

@@ -39,7 +39,14 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from footfall.collect.endpoints import IGNORED_HEADER, MAX_QUERY, RETRY_AFTER_HEADER, unavailable
+from footfall.collect.endpoints import (
+    IGNORED_HEADER,
+    MAX_QUERY,
+    RETRY_AFTER_HEADER,
+    answer_preflight,
+    read_capped,
+    unavailable,
+)
 from footfall.collect.fields import FieldError, build_hit, number, whole_number
 from footfall.collect.gif import NO_CACHE_HEADERS, TRANSPARENT_GIF
 from footfall.collect.jsonbody import JsonError, decode_json
@@ -253,24 +260,6 @@ class MatomoTracker:
         return hit, ctx
 
 
-async def read_capped(receive: Any, limit: int) -> tuple[bytes, bool]:
-    """The request body up to ``limit`` bytes, and whether there was more (not read further)."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        body = message.get("body", b"")
-        chunks.append(body)
-        size += len(body)
-        if size > limit:
-            return b"".join(chunks)[:limit], True
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks), False
-
-
 async def send_no_content(send: Any, headers: list[tuple[bytes, bytes]]) -> None:
     await send({"type": "http.response.start", "status": 204, "headers": headers})
     await send({"type": "http.response.body", "body": b""})
@@ -299,12 +288,7 @@ class MatomoEndpoint:
         headers = scope_headers(scope)
         cors = cors_headers(headers)
         if scope["method"] == "OPTIONS":
-            preflight = [
-                (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
-                (b"access-control-allow-headers", b"content-type"),
-                (b"access-control-max-age", b"86400"),
-            ]
-            await send_no_content(send, cors + preflight)
+            await answer_preflight(send, cors, b"GET, POST, OPTIONS")
             return
         query: bytes = scope.get("query_string", b"")
         body, overflow = b"", False

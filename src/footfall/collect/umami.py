@@ -34,6 +34,7 @@ import msgspec
 from footfall.collect.endpoints import (
     IGNORED_HEADER,
     RETRY_AFTER_HEADER,
+    answer_preflight,
     read_body,
     unavailable,
 )
@@ -225,13 +226,7 @@ class UmamiEndpoint:
         headers = scope_headers(scope)
         cors = cors_headers(headers)
         if scope["method"] == "OPTIONS":
-            preflight = [
-                (b"access-control-allow-methods", b"POST, OPTIONS"),
-                (b"access-control-allow-headers", ALLOW_HEADERS),
-                (b"access-control-max-age", b"86400"),
-            ]
-            await send({"type": "http.response.start", "status": 204, "headers": cors + preflight})
-            await send({"type": "http.response.body", "body": b""})
+            await answer_preflight(send, cors, b"POST, OPTIONS", ALLOW_HEADERS)
             return
         declared = headers.get("content-length", "")
         too_big = {"error": f"body larger than {self.max_body} bytes"}
