@@ -83,6 +83,18 @@ async def read_body(receive: Any, limit: int) -> bytes | None:
     return None if more else body
 
 
+def cors_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    """The CORS answer for a page's ``Origin``: that origin, with credentials (cookies)."""
+    origin = headers.get("origin")
+    if not origin:
+        return []
+    return [
+        (b"access-control-allow-origin", origin.encode("latin-1")),
+        (b"access-control-allow-credentials", b"true"),
+        (b"vary", b"Origin"),
+    ]
+
+
 async def answer_preflight(
     send: Any, cors: list[tuple[bytes, bytes]], methods: bytes, allow: bytes = b"content-type"
 ) -> None:
@@ -272,17 +284,6 @@ class EventEndpoint:
         self.resolver = resolver
         self.max_body = max_body
 
-    @staticmethod
-    def _cors(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-        origin = headers.get("origin")
-        if not origin:
-            return []
-        return [
-            (b"access-control-allow-origin", origin.encode("latin-1")),
-            (b"access-control-allow-credentials", b"true"),
-            (b"vary", b"Origin"),
-        ]
-
     async def _json(
         self, send: Any, status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]]
     ) -> None:
@@ -298,7 +299,7 @@ class EventEndpoint:
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         headers = scope_headers(scope)
-        cors = self._cors(headers)
+        cors = cors_headers(headers)
         if scope["method"] == "OPTIONS":
             await answer_preflight(send, cors, b"POST, OPTIONS")
             return

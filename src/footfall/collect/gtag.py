@@ -45,6 +45,7 @@ from footfall.collect.endpoints import (
     MAX_QUERY,
     RETRY_AFTER_HEADER,
     answer_preflight,
+    cors_headers,
     read_body,
     unavailable,
 )
@@ -53,7 +54,6 @@ from footfall.collect.items import MAX_ITEMS, Item, gtag_item, items_props, numb
 from footfall.collect.mp import MAX_CLIENT_ID, InvalidHit, parse_form, visitor_key
 from footfall.collect.mp_endpoints import send_json
 from footfall.collect.request import ClientResolver, scope_headers
-from footfall.collect.umami import cors_headers
 from footfall.identify.sessions import SessionTracker
 from footfall.ingest import Ingest, Outcome
 from footfall.model import App, Context, Hit

@@ -44,6 +44,7 @@ from footfall.collect.endpoints import (
     MAX_QUERY,
     RETRY_AFTER_HEADER,
     answer_preflight,
+    cors_headers,
     read_capped,
     unavailable,
 )
@@ -60,7 +61,6 @@ from footfall.collect.mp import (
 )
 from footfall.collect.mp_endpoints import send_json
 from footfall.collect.request import ClientResolver, scope_headers
-from footfall.collect.umami import cors_headers
 from footfall.identify.sessions import SessionTracker
 from footfall.ingest import Ingest, Outcome
 from footfall.model import App, Context, Hit, parse_uuid

@@ -35,6 +35,7 @@ from footfall.collect.endpoints import (
     IGNORED_HEADER,
     RETRY_AFTER_HEADER,
     answer_preflight,
+    cors_headers,
     read_body,
     unavailable,
 )
@@ -183,18 +184,6 @@ def client_context(payload: UmamiPayload, base: Context) -> Context:
         base.user_agent = payload.userAgent.strip()
     base.server_side = True  # Umami's server-side clients send here too
     return base
-
-
-def cors_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
-    """The CORS answer for a page's ``Origin``, as /api/event gives it."""
-    origin = headers.get("origin")
-    if not origin:
-        return []
-    return [
-        (b"access-control-allow-origin", origin.encode("latin-1")),
-        (b"access-control-allow-credentials", b"true"),
-        (b"vary", b"Origin"),
-    ]
 
 
 class UmamiEndpoint:
