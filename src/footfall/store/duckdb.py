@@ -259,14 +259,11 @@ class DuckDBStore(DuckDBAccounts):
             return int(row[0]) if row else 0
 
     def count_events(self, app_id: str | None = None) -> int:
+        """(A read like ``fetch``: more memory if it needs it, StoreOutOfMemory if that fails.)"""
         if app_id is None:
-            row = first_row(self._cursor().execute("SELECT count(*) FROM events").fetchall())
+            row = first_row(self.fetch("SELECT count(*) FROM events"))
         else:
-            row = first_row(
-                self._cursor()
-                .execute("SELECT count(*) FROM events WHERE app_id = ?", [app_id])
-                .fetchall()
-            )
+            row = first_row(self.fetch("SELECT count(*) FROM events WHERE app_id = ?", [app_id]))
         return int(row[0]) if row else 0
 
     def delete_events(self, app_id: str, before_ms: int | None = None) -> int:
