@@ -20,3 +20,10 @@ request = function()
   local headers = { ["User-Agent"] = agents[counter % #agents + 1], ["Referer"] = "https://site.example/" }
   return wrk.format("GET", path, headers)
 end
+
+-- FOOTFALL_BENCH_DELAY_MS: each connection waits this long between requests (a set rate: with c
+-- connections about c * 1000 / delay requests a second, as bench/ingest.py --lag uses it)
+local pause = tonumber(os.getenv("FOOTFALL_BENCH_DELAY_MS") or "")
+if pause then
+  delay = function() return pause end
+end

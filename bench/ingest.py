@@ -1,12 +1,15 @@
 """Ingest benchmark: footfall's pixel endpoint against a bare GIF responder, on the same server stack.
 
-    python bench/ingest.py [--duration 10] [--connections 64]
+    python bench/ingest.py [--duration 10] [--connections 64] [--workers 1] [--lag]
 
-Starts each server as its own process, drives it with wrk (apt-get install wrk) for a fixed time, and then
-(for footfall) stops it with SIGTERM and checks that every acknowledged hit is in the DuckDB file. Prints
-hits/s, p50/p99 latency, the ratio to the bare responder, and each server's peak RSS and its RSS after
-idling 5 s once the load stopped. Only same-run ratios count: absolute numbers swing with whatever
-else the machine is doing.
+Starts each server (with ``--workers`` processes: uvicorn's own for the bare responder, footfall's
+for footfall), drives it with wrk (apt-get install wrk) for a fixed time, and then (for footfall)
+stops it with SIGTERM and checks that every acknowledged hit is in the DuckDB file. Prints hits/s,
+p50/p99 latency, the ratio to the bare responder, and each server's peak RSS (all its processes
+together) and its RSS after idling 5 s once the load stopped. ``--lag`` runs footfall once more at
+half the rate it reached, sampling ``footfall_writer_lag_seconds`` (from a spool segment's creation
+to its commit: the longest any of its hits waited) every 0.25 s. Only same-run ratios count:
+absolute numbers swing with whatever else the machine is doing.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -98,8 +102,12 @@ IDLE_S = 5.0  # after the load: how long the server idles before its resident si
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def run_wrk(url: str, duration: int, connections: int, app_id: str) -> dict[str, float]:
+def run_wrk(
+    url: str, duration: int, connections: int, app_id: str, delay_ms: float | None = None
+) -> dict[str, float]:
     env = {**os.environ, "FOOTFALL_BENCH_APP": app_id}
+    if delay_ms is not None:
+        env["FOOTFALL_BENCH_DELAY_MS"] = f"{delay_ms:.3f}"
     cmd = [
         "wrk",
         "-t1",
@@ -129,7 +137,7 @@ def run_wrk(url: str, duration: int, connections: int, app_id: str) -> dict[str,
     }
 
 
-def server_cmd(target: str, port: int) -> list[str]:
+def server_cmd(target: str, port: int, workers: int = 1) -> list[str]:
     """uvicorn on the stack footfall serves on (uvloop, httptools)."""
     return [
         PY,
@@ -147,14 +155,16 @@ def server_cmd(target: str, port: int) -> list[str]:
         "--no-access-log",
         "--log-level",
         "warning",
+        "--workers",
+        str(workers),
     ]
 
 
-def bench_bare(duration: int, connections: int) -> dict[str, float]:
+def bench_bare(duration: int, connections: int, workers: int = 1) -> dict[str, float]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(HERE)}
     proc = subprocess.Popen(
-        server_cmd("bare_gif:app", port),
+        server_cmd("bare_gif:app", port, workers),
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -173,9 +183,28 @@ def bench_bare(duration: int, connections: int) -> dict[str, float]:
     return result
 
 
+def sample_lag(url: str, samples: list[float], stop: threading.Event) -> None:
+    while not stop.wait(0.25):
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                text = resp.read().decode()
+        except OSError:
+            continue
+        m = re.search(r"footfall_writer_lag_seconds ([\d.]+)", text)
+        if m:
+            samples.append(float(m.group(1)))
+
+
 def bench_footfall(
-    duration: int, connections: int, workdir: Path, serve: list[str] | None = None
+    duration: int,
+    connections: int,
+    workdir: Path,
+    serve: list[str] | None = None,
+    workers: int = 1,
+    rate: float | None = None,
 ) -> dict[str, float]:
+    """``rate``: requests a second to send (spread over the connections) instead of the most."""
+    workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "bench.duckdb"
     cli = [PY, "-m", "footfall"]
     app_id = subprocess.run(
@@ -193,15 +222,31 @@ def bench_footfall(
         "FOOTFALL_DB": str(db),
         "FOOTFALL_PORT": str(port),
         "FOOTFALL_LOG_LEVEL": "warning",
+        "FOOTFALL_WORKERS": str(workers),
     }
     proc = subprocess.Popen(
         serve or [*cli, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
         wait_up(f"http://127.0.0.1:{port}/-/health", proc)
+        time.sleep(1.0 if workers > 1 else 0)  # the collectors come up after the first process
         cpu0 = cpu_seconds(proc.pid)
-        result = run_wrk(f"http://127.0.0.1:{port}", duration, connections, app_id)
-        time.sleep(1.5)  # let the last timed flush land inside the measurement
+        lags: list[float] = []
+        stop = threading.Event()
+        sampler = threading.Thread(
+            target=sample_lag, args=(f"http://127.0.0.1:{port}/-/metrics", lags, stop)
+        )
+        sampler.start()
+        delay = connections * 1000 / rate if rate else None
+        try:
+            result = run_wrk(f"http://127.0.0.1:{port}", duration, connections, app_id, delay)
+        finally:
+            stop.set()
+            sampler.join()
+        if lags:
+            lags.sort()
+            result["lag_p50_s"], result["lag_max_s"] = lags[len(lags) // 2], lags[-1]
+        time.sleep(2.5)  # let the last timed flush land inside the measurement (and reports)
         result["cpu_us"] = (cpu_seconds(proc.pid) - cpu0) / result["requests"] * 1e6
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/metrics") as resp:
             metrics = resp.read().decode()
@@ -230,6 +275,10 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
+    parser.add_argument("--workers", type=int, default=1, help="processes of each server")
+    parser.add_argument(
+        "--lag", action="store_true", help="then footfall at half its rate: ack-to-commit lag"
+    )
     parser.add_argument(
         "--variant",
         choices=["stock", "dict-sessions", "no-trim"],
@@ -239,17 +288,37 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
     with tempfile.TemporaryDirectory() as tmp:
-        bare = bench_bare(args.duration, args.connections)
+        bare = bench_bare(args.duration, args.connections, args.workers)
         variant = [PY, str(HERE / "serve_variant.py"), args.variant] if args.variant else None
-        ours = bench_footfall(args.duration, args.connections, Path(tmp), variant)
-    report(args, bare, ours)
+        ours = bench_footfall(
+            args.duration, args.connections, Path(tmp) / "max", variant, args.workers
+        )
+        half = None
+        if args.lag:
+            half = bench_footfall(
+                args.duration,
+                args.connections,
+                Path(tmp) / "half",
+                variant,
+                args.workers,
+                rate=ours["rps"] / 2,
+            )
+    report(args, bare, ours, half)
 
 
-def report(args: argparse.Namespace, bare: dict[str, float], ours: dict[str, float]) -> None:
+def report(
+    args: argparse.Namespace,
+    bare: dict[str, float],
+    ours: dict[str, float],
+    half: dict[str, float] | None = None,
+) -> None:
     ratio = ours["rps"] / bare["rps"]
     cpu_ratio = bare["cpu_us"] / ours["cpu_us"]
     lost = ours["accepted"] - ours["stored"]
-    print(f"uvicorn, {args.duration}s, {args.connections} connections, wrk -t1 on the same machine")
+    print(
+        f"uvicorn, {args.workers} process(es) each, {args.duration}s, {args.connections}"
+        " connections, wrk -t1 on the same machine"
+    )
     print(
         f"{'':10} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/req':>11} {'peak RSS MB':>12}"
         f" {'idle RSS MB':>12}"
@@ -267,7 +336,16 @@ def report(args: argparse.Namespace, bare: dict[str, float], ours: dict[str, flo
         f"ignored: {ours['ignored']:,}; stored: {ours['stored']:,}; lost: {lost}"
     )
     print(f"non-2xx: {ours['non2xx']}, socket errors: {ours['socket_errors'] or 'none'}")
+    if half is not None:
+        print(
+            f"at half that rate ({half['rps']:,.0f} req/s): p99 {half['p99_ms']:.2f} ms; writer lag"
+            f" (segment created to committed) median {half.get('lag_p50_s', float('nan')):.2f} s,"
+            f" max {half.get('lag_max_s', float('nan')):.2f} s; stored {half['stored']:,} of"
+            f" {half['accepted']:,} accepted"
+        )
     persisted = lost == 0 and ours["stored"] >= ours["requests"]
+    if half is not None:
+        persisted = persisted and half["stored"] == half["accepted"]
     print("every acknowledged hit persisted" if persisted else "HITS LOST")
     if args.json:
         print(

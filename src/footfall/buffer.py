@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 
 import msgspec
@@ -71,11 +72,16 @@ class HitBuffer:
         interval: float = 1.0,
         max_backoff: float = 30.0,
         on_tick: Callable[[], None] | None = None,
+        assign: Callable[[Hit], None] | None = None,
+        writer: bool = True,
         jitter: Callable[[], float] = random.random,
     ) -> None:
         """``write(rows, name)`` stores a segment's hits and its name in one transaction (the
         rollup feed's write) or raises; ``store`` answers which names are stored and is
-        reconnected after a fault; ``on_tick`` runs after each round of loading."""
+        reconnected after a fault; ``on_tick`` runs after each round of loading; ``assign``
+        gives each hit read from the spool its session before it is written
+        (:meth:`footfall.identify.SessionTracker.assign`). ``writer=False`` (a collector process
+        of footfall.workers): only appends; another process loads the spool."""
         self.spool = spool
         self.reader = reader
         self.store = store
@@ -83,6 +89,8 @@ class HitBuffer:
         self.max_backoff = max_backoff
         self._write = write
         self._on_tick = on_tick
+        self._assign = assign
+        self.writer = writer
         self._jitter = jitter
         self._load_lock = threading.Lock()  # one loader at a time, segments in order
         self._wake = threading.Event()
@@ -94,6 +102,9 @@ class HitBuffer:
         self.failures = 0  # failed write attempts
         # why the last write failed, None once one succeeds: /-/health answers 503 meanwhile
         self.write_error: str | None = None
+        # seconds from the creation of the last segment loaded to its commit: how far the
+        # store is behind the first hits of a segment
+        self.lag_s = 0.0
 
     # -- the hot path -----------------------------------------------------------------------
     def add(self, hit: Hit) -> str | None:
@@ -159,6 +170,7 @@ class HitBuffer:
         if self.write_error is not None:
             log.warning("writing to the store works again after %d failures", self.failures)
             self.write_error = None
+        self.lag_s = max(0.0, time.time() - segment.sequence / 1e9)
         if records.damage is not None and records.damage.kind == "corrupt":
             kept = self.reader.quarantine(segment)
             log.error(
@@ -170,14 +182,18 @@ class HitBuffer:
             self.reader.remove(segment)
         return written
 
-    @staticmethod
-    def _rows(segment: Segment, records: list[bytes], first: int) -> Rows:
+    def _rows(self, segment: Segment, records: list[bytes], first: int) -> Rows:
         rows: Rows = []
+        assign = self._assign
         for n, record in enumerate(records, first):
             try:
-                rows.append(msgspec.structs.astuple(decode(record)))
+                hit = decode(record)
             except msgspec.DecodeError as exc:  # a checksummed record footfall did not write
                 log.error("record %d of spool segment %s is not a hit: %s", n, segment.name, exc)
+                continue
+            if assign is not None:
+                assign(hit)
+            rows.append(msgspec.structs.astuple(hit))
         return rows
 
     def _failed(self, exc: Exception, rows: int) -> None:
@@ -231,7 +247,7 @@ class HitBuffer:
 
     def start(self) -> None:
         """Load in a thread of its own, starting with what an earlier run left in the spool."""
-        if self._thread is None:
+        if self._thread is None and self.writer:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="footfall-writer", daemon=True)
             self._thread.start()
@@ -246,6 +262,8 @@ class HitBuffer:
             self._thread.join()
             self._thread = None
         self.spool.close()
+        if not self.writer:
+            return 0
         for _ in range(attempts):
             try:
                 self.load()

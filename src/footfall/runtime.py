@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any, cast
 
 from footfall import allocators
 from footfall.apps import AppRegistry
@@ -23,12 +26,14 @@ from footfall.identify.identifier import Identifier
 from footfall.identify.sessions import SessionTracker
 from footfall.ingest import Counters, Ingest
 from footfall.query.engine import QueryEngine
+from footfall.query.live_sessions import live_sessions
 from footfall.settings import Config, SettingError, parse_size
 from footfall.spool import OwnerTaken, Spool, SpoolReader
-from footfall.store.base import Store, open_store
-from footfall.store.remote import StoreServer, socket_path
+from footfall.store.base import Store, StoreError, open_store
+from footfall.store.remote import MAX_COMMANDS, RemoteStore, StoreServer, socket_path
 from footfall.store.rollups import RollupFeed, Rollups
 from footfall.upkeep import Upkeep
+from footfall.workers import APPS_REFRESH_S, CollectorReports
 
 log = logging.getLogger("footfall")
 
@@ -55,7 +60,7 @@ def spool_directory(config: Config) -> Path:
     return Path(os.path.abspath(config.db) + ".spool")
 
 
-def open_spool(config: Config, store: Store) -> tuple[Spool, SpoolReader]:
+def open_spool(config: Config, store: Store, owner: str = "server") -> tuple[Spool, SpoolReader]:
     """The spool hits are appended to before they are acknowledged, and its reader."""
     if config.spool_fsync not in ("none", "interval", "always"):
         raise SettingError("--spool-fsync: one of none, interval, always")
@@ -64,7 +69,7 @@ def open_spool(config: Config, store: Store) -> tuple[Spool, SpoolReader]:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         spool = Spool(
             directory,
-            owner="server",
+            owner=owner,
             fsync=config.spool_fsync,  # type: ignore[arg-type]
             segment_age=config.flush_interval,
             segment_bytes=SEGMENT_BYTES,
@@ -97,13 +102,26 @@ class Runtime:
     feed: RollupFeed
     upkeep: Upkeep
     engine: QueryEngine
+    collector: int = 0  # 0: the process that owns the store and writes; K: collector process K
     closed: bool = False
-    commands: StoreServer | None = None  # the CLI's way to the store while the server runs
+    started: bool = False
+    commands: StoreServer | None = None  # the CLI's (and collectors') way to the store
+    reports: CollectorReports = field(default_factory=CollectorReports)
+    before_close: Callable[[], None] | None = None  # the writer's: stop the collectors first
+    _refresher: threading.Thread | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def build(
-        cls, config: Config, *, clock: Clock | None = None, store: Store | None = None
+        cls,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        store: Store | None = None,
+        collector: int = 0,
     ) -> Runtime:
+        """The writer's process (``collector=0``), or collector process K, whose ``store`` is
+        the writer's, through its socket (footfall.workers)."""
         clock = clock or SystemClock()
         enricher = Enricher(
             default_steps(config)
@@ -124,7 +142,8 @@ class Runtime:
             app = apps.get(app_id)
             return app.timezone if app else None
 
-        rollups = Rollups(store, timezone_of, clock=clock)
+        writer = collector == 0
+        rollups = Rollups(store, timezone_of, clock=clock, create=writer)
         feed = RollupFeed(
             rollups,
             clock,
@@ -132,15 +151,20 @@ class Runtime:
             max_wait_ms=int(config.rollup_wait * 1000),
             after_fold=partial(_after_fold, store),
         )
-        feed.recover()
+        timeout_ms = config.session_minutes * 60_000
+        sessions = SessionTracker(clock, timeout_ms=timeout_ms)
+        if writer:
+            feed.recover()
+            sessions.seed(live_sessions(store, timeout_ms, sessions.max_entries))
         buffer = HitBuffer(
-            *open_spool(config, store),
+            *open_spool(config, store, "server" if writer else f"collector-{collector}"),
             feed.write,
             store,
             interval=config.flush_interval,
             on_tick=feed.tick,
+            assign=sessions.assign,
+            writer=writer,
         )
-        sessions = SessionTracker(clock, timeout_ms=config.session_minutes * 60_000)
         identifier = Identifier(
             CookieIdentifier(
                 CookieSpec(
@@ -148,10 +172,9 @@ class Runtime:
                     session_name=config.session_cookie,
                     visitor_max_age=config.visitor_days * 86_400,
                     session_max_age=config.session_minutes * 60,
-                ),
-                sessions,
+                )
             ),
-            CookielessIdentifier(DailySalts(store, clock), sessions),
+            CookielessIdentifier(DailySalts(store, clock), timeout_ms),
         )
         counters = Counters()
         ingest = Ingest(
@@ -176,9 +199,21 @@ class Runtime:
             feed=feed,
             upkeep=Upkeep(store, apps, rollups, clock, config.upkeep_interval),
             engine=QueryEngine(store, clock),
+            collector=collector,
         )
 
     def start(self) -> None:
+        """Start the threads (the writer's, or a collector's apps refresh). Idempotent: the
+        server starts the runtime before uvicorn, whose lifespan starts it again."""
+        if self.started:
+            return
+        self.started = True
+        if self.collector:
+            self._refresher = threading.Thread(
+                target=self._refresh, name="footfall-apps", daemon=True
+            )
+            self._refresher.start()
+            return
         log.info(
             "footfall: store %s (%s); enrichment steps: %s",
             self.config.db,
@@ -206,12 +241,63 @@ class Runtime:
         self.upkeep.start()
         path = socket_path(self.config.db)
         if path is not None:
-            self.commands = StoreServer(self.store, path, on_change=lambda _: self.apps.reload())
+            self.commands = StoreServer(
+                self.store,
+                path,
+                on_change=lambda _: self.apps.reload(),
+                extras={"writer_status": self.writer_status, "collector_report": self.reports.take},
+                slots=MAX_COMMANDS + self.config.workers - 1,  # each collector keeps one
+            )
             if not self.commands.start():
                 self.commands = None
 
+    def _refresh(self) -> None:
+        """A collector's thread: re-read the apps and report the hit counters to the writer."""
+        while not self._stopping.wait(APPS_REFRESH_S):
+            try:
+                self.apps.reload()
+                self.report()
+            except StoreError as exc:
+                log.warning("the writer's process does not answer: %s", exc)
+
+    def report(self) -> None:
+        """Send this collector's counters to the writer's process (footfall.workers)."""
+        counters = self.counters
+        remote = cast(RemoteStore, self.store)
+        remote.call(
+            "collector_report",
+            self.collector,
+            counters.accepted,
+            dict(counters.ignored),
+            self.buffer.appended,
+        )
+
+    def writer_status(self) -> dict[str, Any]:
+        """The writer's state for /-/health and /-/metrics: this process's, or, in a collector,
+        asked of the writer's process. Hit counters are summed over every process."""
+        if self.collector:
+            return cast(dict[str, Any], cast(RemoteStore, self.store).call("writer_status"))
+        accepted, ignored, appended = self.reports.totals()
+        ignored.update(self.counters.ignored)
+        buffer = self.buffer
+        return {
+            "write_error": buffer.write_error,
+            "written": buffer.flushed,
+            "failures": buffer.failures,
+            "pending": max(buffer.appended + appended - buffer.flushed, 0),
+            "lag_s": buffer.lag_s,
+            "folds": self.feed.folds,
+            "fold_waiting": self.feed.waiting,
+            "accepted": self.counters.accepted + accepted,
+            "ignored": dict(ignored),
+        }
+
     def flush(self) -> int:
-        """Write buffered hits and fold waiting batches into the rollups now (tests, imports)."""
+        """Write buffered hits and fold waiting batches into the rollups now (tests, imports);
+        in a collector, seal its spool segment for the writer."""
+        if self.collector:
+            self.buffer.spool.seal()
+            return 0
         written = self.buffer.flush()
         self.feed.fold()
         return written
@@ -221,6 +307,17 @@ class Runtime:
         if self.closed:
             return
         self.closed = True
+        self._stopping.set()
+        if self.collector:
+            self.buffer.close()  # seals the spool: the writer loads it
+            try:
+                self.report()
+            except StoreError:
+                pass
+            self.store.close()
+            return
+        if self.before_close is not None:
+            self.before_close()
         if self.commands is not None:
             self.commands.close()
         self.upkeep.close()

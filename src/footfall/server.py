@@ -11,8 +11,10 @@ from typing import Any, NamedTuple
 
 from footfall.collect.request import add_header, scope_headers
 from footfall.runtime import Runtime
-from footfall.settings import Config
+from footfall.settings import Config, SettingError
+from footfall.store.remote import socket_path
 from footfall.web import create_app
+from footfall.workers import CollectorPool, listen_socket
 
 LINGER_S = 2.0  # longest a refused connection is read (and dropped) before it is closed
 URL_KEEP = 32_768  # bytes of a request target kept; the collect endpoints ignore anything this long
@@ -410,11 +412,25 @@ def serve(config: Config, runtime: Runtime | None = None) -> None:
         level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     raise_open_file_limit(config.max_connections + 256)
+    if config.workers < 1:
+        raise SettingError("--workers: at least 1")
+    if config.workers > 1 and socket_path(config.db) is None:
+        raise SettingError("--workers: more than one needs a database file (its socket)")
     runtime = runtime or Runtime.build(config)
     app = create_app(runtime)
     try:
         import uvicorn
 
-        uvicorn.Server(uvicorn_config(app, config)).run()
+        if config.workers == 1:
+            uvicorn.Server(uvicorn_config(app, config)).run()
+            return
+        sock = listen_socket(config.host, config.port)
+        runtime.start()  # the socket the collectors use, before they start
+        if runtime.commands is None:
+            raise SettingError("--workers: the store's socket could not be made (see the log)")
+        pool = CollectorPool(config, config.workers, sock.getsockname()[1])
+        runtime.before_close = pool.stop  # they seal their spool segments: close loads them
+        pool.start()
+        uvicorn.Server(uvicorn_config(app, config)).run(sockets=[sock])
     finally:
         runtime.close()  # normally done by the lifespan shutdown; not every server runs it on a signal

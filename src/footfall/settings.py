@@ -29,6 +29,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", str, "127.0.0.1", "Address to listen on."),
     Setting("port", int, 8000, "Port to listen on."),
     Setting(
+        "workers",
+        int,
+        1,
+        "HTTP processes sharing the port: this one (which also writes the store) and N-1"
+        " collectors; a DuckDB file store only (docs/deployment.md).",
+    ),
+    Setting(
         "db",
         str,
         "footfall.duckdb",
@@ -163,6 +170,7 @@ class Config:
 
     host: str = _default("host")
     port: int = _default("port")
+    workers: int = _default("workers")
     db: str = _default("db")
     store: str = _default("store")
     db_memory: str = _default("db_memory")

@@ -18,6 +18,7 @@ from footfall.collect.script import tracker_routes
 from footfall.collect.umami import UmamiEndpoint
 from footfall.dashboard import DashboardOptions, dashboard_routes
 from footfall.runtime import Runtime
+from footfall.store.base import StoreError
 
 HOT_PATHS = frozenset(
     {"/p.gif", "/api/event", "/api/send", "/matomo.php", "/piwik.php", "/g/collect"}
@@ -27,7 +28,7 @@ HOT_PATHS = frozenset(
 def collect_routes(rt: Runtime) -> list[BaseRoute]:
     pixel = PixelEndpoint(rt.ingest, rt.resolver)
     matomo = MatomoEndpoint(
-        MatomoTracker(rt.ingest, rt.resolver, rt.sessions), rt.config.max_body
+        MatomoTracker(rt.ingest, rt.resolver), rt.config.max_body
     )  # Matomo's tracking API (footfall.collect.matomo), on both of its paths
     return [
         Route("/p.gif", pixel, methods=["GET", "HEAD"]),
@@ -45,7 +46,7 @@ def collect_routes(rt: Runtime) -> list[BaseRoute]:
         Route("/piwik.php", matomo, methods=["GET", "POST", "OPTIONS"]),
         Route(
             "/g/collect",  # GA4's client-side collection, as gtag.js sends it (footfall.collect.gtag)
-            GtagEndpoint(GtagTracker(rt.ingest, rt.resolver, rt.sessions), rt.config.max_body),
+            GtagEndpoint(GtagTracker(rt.ingest, rt.resolver), rt.config.max_body),
             methods=["GET", "POST", "OPTIONS"],
         ),
     ]
@@ -58,9 +59,9 @@ def serverside_routes(rt: Runtime) -> list[BaseRoute]:
     from footfall.collect.mp_endpoints import BatchEndpoint, CollectEndpoint, DebugEndpoint
 
     parser = V1Parser(rt.apps, rt.clock)
-    receiver = V1Receiver(rt.ingest, rt.resolver, rt.sessions, parser)
+    receiver = V1Receiver(rt.ingest, rt.resolver, parser)
     ga4 = GA4Parser(rt.apps, rt.clock)
-    deps = (rt.ingest, rt.resolver, rt.sessions)
+    deps = (rt.ingest, rt.resolver)
     return [
         Route("/collect", CollectEndpoint(receiver), methods=["GET", "POST"]),
         Route("/batch", BatchEndpoint(receiver), methods=["POST"]),
@@ -74,40 +75,53 @@ def ops_routes(rt: Runtime) -> list[BaseRoute]:
     async def health(request: Request) -> Response:
         """200 while the store answers and takes writes; 503 with the reason otherwise. Hits
         are still taken into the spool meanwhile, until it is full."""
+        reason = None
+        try:
+            writer = rt.writer_status()
+        except StoreError as exc:  # a collector whose writer's process does not answer
+            writer, reason = {"pending": None}, f"the writer does not answer: {exc}"
+        else:
+            if writer["write_error"] is not None:
+                reason = f"writes to the store fail: {writer['write_error']}"
+            elif not rt.store.ping():
+                reason = "the store does not answer"
         body: dict[str, object] = {"status": "ok", "store": rt.store.backend}
-        if rt.buffer.write_error is not None:
-            body["reason"] = f"writes to the store fail: {rt.buffer.write_error}"
-        elif not rt.store.ping():
-            body["reason"] = "the store does not answer"
-        if "reason" in body:
-            body["status"] = "unavailable"
+        if reason is not None:
+            body.update(status="unavailable", reason=reason)
         body["spool_bytes"] = rt.buffer.backlog_bytes
-        body["pending"] = rt.buffer.pending
-        return JSONResponse(body, status_code=503 if "reason" in body else 200)
+        body["pending"] = writer["pending"]
+        return JSONResponse(body, status_code=503 if reason else 200)
 
     async def metrics(request: Request) -> Response:
+        """Prometheus text; the hit counters are summed over every process (footfall.workers)."""
+        try:
+            writer = rt.writer_status()
+        except StoreError as exc:
+            return JSONResponse({"error": f"the writer does not answer: {exc}"}, status_code=503)
         lines = [
             "# TYPE footfall_hits_accepted_total counter",
-            f"footfall_hits_accepted_total {rt.counters.accepted}",
+            f"footfall_hits_accepted_total {writer['accepted']}",
             "# TYPE footfall_hits_ignored_total counter",
         ]
         lines += [
             f'footfall_hits_ignored_total{{reason="{r}"}} {n}'
-            for r, n in sorted(rt.counters.ignored.items())
+            for r, n in sorted(writer["ignored"].items())
         ]
         lines += [
             "# TYPE footfall_buffer_pending gauge",
-            f"footfall_buffer_pending {rt.buffer.pending}",
+            f"footfall_buffer_pending {writer['pending']}",
             "# TYPE footfall_spool_bytes gauge",
             f"footfall_spool_bytes {rt.buffer.backlog_bytes}",
             "# TYPE footfall_hits_written_total counter",
-            f"footfall_hits_written_total {rt.buffer.flushed}",
+            f"footfall_hits_written_total {writer['written']}",
             "# TYPE footfall_store_write_failures_total counter",
-            f"footfall_store_write_failures_total {rt.buffer.failures}",
+            f"footfall_store_write_failures_total {writer['failures']}",
+            "# TYPE footfall_writer_lag_seconds gauge",
+            f"footfall_writer_lag_seconds {writer['lag_s']:.3f}",
             "# TYPE footfall_rollup_folds_total counter",
-            f"footfall_rollup_folds_total {rt.feed.folds}",
+            f"footfall_rollup_folds_total {writer['folds']}",
             "# TYPE footfall_rollup_waiting gauge",
-            f"footfall_rollup_waiting {rt.feed.waiting}",
+            f"footfall_rollup_waiting {writer['fold_waiting']}",
         ]
         return PlainTextResponse("\n".join(lines) + "\n")
 

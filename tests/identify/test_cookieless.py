@@ -153,3 +153,15 @@ def test_a_restart_keeps_the_same_days_ids(db_path: Path) -> None:
                 srv.rows("SELECT visitor_id FROM events ORDER BY ts DESC LIMIT 1")[0][0]
             )
     assert visitors[0] == visitors[1]
+
+
+def test_a_restart_in_the_middle_of_a_visit_continues_it(db_path: Path) -> None:
+    clock = FrozenClock(START + 8 * 3_600_000)
+    for minutes in (0, 10):
+        clock.advance(minutes=minutes)
+        with live_server(db_path, clock=clock) as srv:
+            app = srv.runtime.apps.all()[0] if srv.runtime.apps.all() else cookieless_app(srv)
+            with httpx.Client(base_url=srv.url, timeout=10) as c:
+                hit(c, app)
+            rows = ids(srv)
+    assert len(rows) == 2 and rows[0][:2] == rows[1][:2]

@@ -34,6 +34,13 @@ def cookie_value(header: str) -> str:
     return next(iter(jar.values())).value
 
 
+def session_of(value: str) -> str:
+    """The session a session cookie names: its UUID, before the dot and its last hit's time."""
+    session, dot, seen = value.partition(".")
+    assert dot and int(seen, 16) > 0
+    return session
+
+
 def ids(server: LiveServer) -> list[tuple[str, str]]:
     return [
         (v, s)
@@ -55,7 +62,7 @@ def test_first_hit_sets_a_visitor_and_a_session_cookie(
 ) -> None:
     cookies = set_cookies(hit(http, app))
     assert set(cookies) == {"_utma", "_utmb"}
-    visitor, session = cookie_value(cookies["_utma"]), cookie_value(cookies["_utmb"])
+    visitor, session = cookie_value(cookies["_utma"]), session_of(cookie_value(cookies["_utmb"]))
     assert parse_uuid(visitor) == visitor and parse_uuid(session) == session
     assert "Max-Age=63072000" in cookies["_utma"]  # 730 days
     assert "Max-Age=1800" in cookies["_utmb"]  # 30 minutes, renewed on every hit
@@ -71,15 +78,15 @@ def test_returning_hit_keeps_visitor_and_session(
 ) -> None:
     first = set_cookies(hit(http, app))
     jar = {"_utma": cookie_value(first["_utma"]), "_utmb": cookie_value(first["_utmb"])}
+    session = session_of(jar["_utmb"])
     clock.advance(minutes=20)
     second = set_cookies(hit(http, app, jar))
     assert cookie_value(second["_utma"]) == jar["_utma"]
-    assert cookie_value(second["_utmb"]) == jar["_utmb"]
-    clock.advance(
-        minutes=20
-    )  # 40 minutes after the first hit, but 20 after the last: the session slides
+    assert session_of(cookie_value(second["_utmb"])) == session
+    jar["_utmb"] = cookie_value(second["_utmb"])  # the browser keeps the renewed cookie
+    clock.advance(minutes=20)  # 40 minutes after the first hit, but 20 after the last: it slides
     hit(http, app, jar)
-    assert ids(server) == [(jar["_utma"], jar["_utmb"])] * 3
+    assert ids(server) == [(jar["_utma"], session)] * 3
 
 
 def test_expired_session_starts_a_new_one_for_the_same_visitor(
@@ -87,12 +94,45 @@ def test_expired_session_starts_a_new_one_for_the_same_visitor(
 ) -> None:
     first = set_cookies(hit(http, app))
     jar = {"_utma": cookie_value(first["_utma"]), "_utmb": cookie_value(first["_utmb"])}
+    old_session = session_of(jar["_utmb"])
     clock.advance(minutes=31)
-    second = set_cookies(hit(http, app, jar))
+    second = set_cookies(hit(http, app, jar))  # a client that kept the cookie past its Max-Age
     assert cookie_value(second["_utma"]) == jar["_utma"]
-    new_session = cookie_value(second["_utmb"])
-    assert new_session != jar["_utmb"] and parse_uuid(new_session) == new_session
-    assert ids(server) == [(jar["_utma"], jar["_utmb"]), (jar["_utma"], new_session)]
+    new_session = session_of(cookie_value(second["_utmb"]))
+    assert new_session != old_session and parse_uuid(new_session) == new_session
+    assert ids(server) == [(jar["_utma"], old_session), (jar["_utma"], new_session)]
+
+
+def test_an_ended_session_is_told_by_its_cookie_alone_in_any_process(
+    server: LiveServer, clock: FrozenClock, app: App, http: httpx.Client
+) -> None:
+    """The cookie carries its last hit's time: a process that never saw the session (another
+    collector, or after a restart) still ends it after the timeout."""
+    visitor, session = (
+        "7d3c5e2a-1111-4222-8333-444455556666",
+        "0b9f2c1e-2222-4333-8444-555566667777",
+    )
+    an_hour_ago = (clock.now_ms() - 3_600_000) // 1000
+    ten_minutes_ago = (clock.now_ms() - 600_000) // 1000
+    stale = set_cookies(hit(http, app, {"_utma": visitor, "_utmb": f"{session}.{an_hour_ago:x}"}))
+    fresh = set_cookies(
+        hit(http, app, {"_utma": visitor, "_utmb": f"{session}.{ten_minutes_ago:x}"})
+    )
+    assert session_of(cookie_value(stale["_utmb"])) != session
+    assert session_of(cookie_value(fresh["_utmb"])) == session
+
+
+def test_a_session_cookie_without_its_time_is_kept_and_given_one(
+    server: LiveServer, clock: FrozenClock, app: App, http: httpx.Client
+) -> None:
+    """Session cookies set before the time was added are trusted, as their Max-Age is."""
+    visitor, session = (
+        "7d3c5e2a-1111-4222-8333-444455556666",
+        "0b9f2c1e-2222-4333-8444-555566667777",
+    )
+    cookies = set_cookies(hit(http, app, {"_utma": visitor, "_utmb": session}))
+    assert cookie_value(cookies["_utmb"]) == f"{session}.{clock.now_ms() // 1000:x}"
+    assert ids(server) == [(visitor, session)]
 
 
 def test_a_browser_that_dropped_the_expired_session_cookie_gets_a_new_session(
@@ -110,9 +150,17 @@ def test_invalid_cookie_values_are_replaced(
     server: LiveServer, app: App, http: httpx.Client
 ) -> None:
     cookies = set_cookies(hit(http, app, {"_utma": "'; DROP TABLE events; --", "_utmb": "x" * 500}))
-    visitor, session = cookie_value(cookies["_utma"]), cookie_value(cookies["_utmb"])
+    visitor, session = cookie_value(cookies["_utma"]), session_of(cookie_value(cookies["_utmb"]))
     assert parse_uuid(visitor) == visitor and parse_uuid(session) == session
-    assert ids(server) == [(visitor, session)]
+    stored = [(visitor, session)]
+    kept = "7d3c5e2a-1111-4222-8333-444455556666"
+    for bad in (f"{kept}.", f"{kept}.zz", f"{kept}.{'f' * 13}", f"{kept}.-1", f"{kept}x.1"):
+        cookies = set_cookies(hit(http, app, {"_utma": kept, "_utmb": bad}))
+        session = session_of(cookie_value(cookies["_utmb"]))
+        assert cookie_value(cookies["_utma"]) == kept
+        assert parse_uuid(session) == session and session != kept
+        stored.append((kept, session))
+    assert sorted(ids(server)) == sorted(stored)
 
 
 def test_https_behind_a_trusted_proxy_gets_samesite_none_secure(db_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from footfall.clock import FrozenClock
 from footfall.identify.sessions import DictTable, LastSeen, SessionTracker, new_table
-from footfall.model import new_uuid
+from footfall.model import Hit, new_uuid
 
 TIMEOUT_MS = 30 * 60_000
 
@@ -160,3 +160,68 @@ def test_a_late_hit_does_not_move_a_session_back_in_time() -> None:
     sid = sessions.session_for("client-1", start)
     sessions.session_for("client-1", start - 10 * 60_000)  # a hit sent with an older timestamp
     assert sessions.current("client-1", start + TIMEOUT_MS) == sid
+
+
+def loaded(identity: str, visitor: str, session: str | None, ts: int) -> Hit:
+    """A hit as the writer reads it from the spool."""
+    return Hit(identity=identity, visitor_id=visitor, session_id=session, ts=ts)
+
+
+def test_the_writer_gives_a_cookieless_visitor_one_session_per_visit() -> None:
+    sessions, clock = tracker()
+    start = clock.now_ms()
+    visit = [loaded("cookieless", "v1", None, start + m * 60_000) for m in (0, 10, 39)]
+    later = loaded("cookieless", "v1", None, start + 70 * 60_000)  # 31 quiet minutes
+    other = loaded("cookieless", "v2", None, start + 60_000)
+    for hit in [*visit, other, later]:
+        sessions.assign(hit)
+    assert len({h.session_id for h in visit}) == 1
+    assert later.session_id not in (visit[0].session_id, None)
+    assert other.session_id not in (visit[0].session_id, later.session_id, None)
+
+
+def test_a_visit_that_began_before_midnight_keeps_yesterdays_visitor() -> None:
+    """After midnight a cookieless hit brings its visitor's id under yesterday's salt in
+    ``session_id``: the writer keeps the visit going under that id while it lasts."""
+    sessions, clock = tracker()
+    start = clock.now_ms()
+    before = loaded("cookieless", "yesterday-id", None, start)
+    after = loaded("cookieless", "today-id", "yesterday-id", start + 10 * 60_000)
+    stranger = loaded("cookieless", "today-id-2", "yesterday-id-2", start + 10 * 60_000)
+    for hit in (before, after, stranger):
+        sessions.assign(hit)
+    assert (after.visitor_id, after.session_id) == ("yesterday-id", before.session_id)
+    assert stranger.visitor_id == "today-id-2" and stranger.session_id != before.session_id
+
+
+def test_a_client_session_id_stands_until_it_has_been_quiet_too_long() -> None:
+    sessions, clock = tracker()
+    start, sid = clock.now_ms(), new_uuid()
+    hits = [loaded("first-party", "v", sid, start + m * 60_000) for m in (0, 20, 40, 75, 80)]
+    for hit in hits:
+        sessions.assign(hit)
+    kept, renewed = {h.session_id for h in hits[:3]}, {h.session_id for h in hits[3:]}
+    assert kept == {sid}  # trusted while hits keep coming
+    assert len(renewed) == 1 and sid not in renewed  # the client kept it 35 quiet minutes
+
+
+def test_hits_out_of_order_between_collectors_join_the_session_they_fall_in() -> None:
+    sessions, clock = tracker()
+    start = clock.now_ms()
+    hits = [loaded("cookieless", "v", None, start + s * 1000) for s in (5, 6, 1, 2, 7)]
+    for hit in hits:
+        sessions.assign(hit)
+    assert len({h.session_id for h in hits}) == 1
+
+
+def test_seeded_sessions_continue_after_a_restart() -> None:
+    sessions, clock = tracker()
+    start = clock.now_ms()
+    sid = new_uuid()
+    assert sessions.seed([("cookieless", "v1", "s-1", start), ("cookie", "v2", sid, start)]) == 2
+    cookieless = loaded("cookieless", "v1", None, start + 20 * 60_000)
+    cookie = loaded("cookie", "v2", sid, start + 40 * 60_000)
+    sessions.assign(cookieless)
+    sessions.assign(cookie)
+    assert cookieless.session_id == "s-1"
+    assert cookie.session_id != sid  # seen 40 quiet minutes ago: a new visit

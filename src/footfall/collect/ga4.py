@@ -24,7 +24,6 @@ from footfall.collect.jsonbody import JsonError, decode_json
 from footfall.collect.mp import MAX_CLIENT_ID, secret_matches, visitor_key
 from footfall.collect.mp_endpoints import send_json
 from footfall.collect.request import ClientResolver, scope_headers
-from footfall.identify.sessions import SessionTracker
 from footfall.ingest import Ingest
 from footfall.model import App, Context, Hit
 from footfall.schema import cap_text
@@ -301,14 +300,12 @@ class GA4Endpoint:
         parser: GA4Parser,
         ingest: Ingest,
         resolver: ClientResolver,
-        sessions: SessionTracker,
         *,
         debug: bool = False,
     ) -> None:
         self.parser = parser
         self.ingest = ingest
         self.resolver = resolver
-        self.sessions = sessions
         self.debug = debug
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -345,7 +342,6 @@ class GA4Endpoint:
             hit.app_id = parsed.app.id
             hit.visitor_id = visitor
             hit.identity = "client-id"
-            hit.session_id = self.sessions.session_for(visitor, hit.ts)
             outcome = self.ingest.process(hit, ctx)
             if outcome.reason:
                 reasons.append(outcome.reason)

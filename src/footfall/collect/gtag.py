@@ -54,7 +54,6 @@ from footfall.collect.items import MAX_ITEMS, Item, gtag_item, items_props, numb
 from footfall.collect.mp import MAX_CLIENT_ID, InvalidHit, parse_form, visitor_key
 from footfall.collect.mp_endpoints import send_json
 from footfall.collect.request import ClientResolver, scope_headers
-from footfall.identify.sessions import SessionTracker
 from footfall.ingest import Ingest, Outcome
 from footfall.model import App, Context, Hit
 
@@ -113,10 +112,9 @@ def body_lines(body: bytes) -> list[bytes]:
 class GtagTracker:
     """Turns the parameters of one gtag event into a stored hit, or says why it is not stored."""
 
-    def __init__(self, ingest: Ingest, resolver: ClientResolver, sessions: SessionTracker) -> None:
+    def __init__(self, ingest: Ingest, resolver: ClientResolver) -> None:
         self.ingest = ingest
         self.resolver = resolver
-        self.sessions = sessions
 
     def app_for(self, fields: Fields) -> App:
         """The app of a request (its URL's ``v`` and ``tid``). Raises RequestRefused."""
@@ -166,7 +164,6 @@ class GtagTracker:
         if app.identity == "first-party" and client_id and len(client_id) <= MAX_CLIENT_ID:
             hit.visitor_id = visitor_key(app, client_id)
             hit.identity = "client-id"
-            hit.session_id = self.sessions.session_for(hit.visitor_id, hit.ts)
         return hit
 
     def track(self, app: App, fields: Fields, ctx: Context, headers: dict[str, str]) -> Outcome:

@@ -61,7 +61,6 @@ from footfall.collect.mp import (
 )
 from footfall.collect.mp_endpoints import send_json
 from footfall.collect.request import ClientResolver, scope_headers
-from footfall.identify.sessions import SessionTracker
 from footfall.ingest import Ingest, Outcome
 from footfall.model import App, Context, Hit, parse_uuid
 
@@ -180,10 +179,9 @@ def first_language(header: str) -> str | None:
 class MatomoTracker:
     """Turns one Matomo request's parameters into a stored hit, or says why it is not stored."""
 
-    def __init__(self, ingest: Ingest, resolver: ClientResolver, sessions: SessionTracker) -> None:
+    def __init__(self, ingest: Ingest, resolver: ClientResolver) -> None:
         self.ingest = ingest
         self.resolver = resolver
-        self.sessions = sessions
 
     def find_app(self, idsite: str) -> App | None:
         """The app ``idsite`` names: by its UUID, else by an alias (an old Matomo site id)."""
@@ -256,7 +254,6 @@ class MatomoTracker:
         client_id = (fields.get("uid") or fields.get("_id") or "").strip()
         if app.identity == "first-party" and client_id and len(client_id) <= MAX_CLIENT_ID:
             hit.visitor_id = visitor_key(app, client_id)
-            hit.session_id = self.sessions.session_for(hit.visitor_id, hit.ts)
         return hit, ctx
 
 

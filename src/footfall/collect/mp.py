@@ -22,7 +22,6 @@ from footfall.clock import Clock
 from footfall.collect.fields import FieldError, build_hit, decode_props_param, whole_number
 from footfall.collect.items import number_text
 from footfall.collect.request import ClientResolver
-from footfall.identify.sessions import SessionTracker
 from footfall.ingest import Ingest, Outcome
 from footfall.model import App, Context, Hit
 from footfall.schema import cap_text
@@ -363,18 +362,15 @@ class V1Receiver:
         self,
         ingest: Ingest,
         resolver: ClientResolver,
-        sessions: SessionTracker,
         parser: V1Parser,
     ) -> None:
         self.ingest = ingest
         self.resolver = resolver
-        self.sessions = sessions
         self.parser = parser
 
     def record(self, parsed: ParsedHit, base: Context) -> Outcome:
         hit = parsed.hit
         hit.visitor_id = visitor_key(parsed.app, parsed.client_id)
-        hit.session_id = self.sessions.session_for(hit.visitor_id, hit.ts)
         ctx = Context(
             ip=parsed.ip or base.ip,
             user_agent=parsed.user_agent or base.user_agent,

@@ -4,8 +4,9 @@ visitor id = BLAKE2b keyed with a daily random salt, over (app id, client addres
 A fresh salt is drawn at each UTC midnight; the previous day's salt is kept so a visit that crosses
 midnight keeps its visitor and session; salts older than 48 hours are destroyed. Without the salt the
 id cannot be linked back to an address, and after 48 hours nobody has the salt. Salts are kept in the
-store so a restart during the day keeps the same ids. Sessions end after 30 minutes without a hit
-(:meth:`SessionTracker.session_for`). The address is used only while the hit is processed.
+store so a restart during the day keeps the same ids. Sessions are the writer's to assign
+(footfall.identify.sessions): they end after 30 minutes without a hit. The address is used only
+while the hit is processed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import threading
 from typing import Protocol
 
 from footfall.clock import Clock
-from footfall.identify.sessions import SessionTracker
 from footfall.model import Context, Hit
 
 DAY_MS = 86_400_000
@@ -65,22 +65,20 @@ def visitor_hash(salt: bytes, app_id: str, ip: str, user_agent: str) -> str:
 
 
 class CookielessIdentifier:
-    def __init__(self, salts: DailySalts, sessions: SessionTracker) -> None:
+    def __init__(self, salts: DailySalts, session_timeout_ms: int = 30 * 60_000) -> None:
         self.salts = salts
-        self.sessions = sessions
+        self.session_timeout_ms = session_timeout_ms
 
     def identify(self, hit: Hit, ctx: Context, app_id: str, now: int) -> list[str]:
-        """Fill ``visitor_id``/``session_id``/``identity``; no cookies, so no Set-Cookie values."""
+        """Fill ``visitor_id`` and ``identity``, and ``session_id`` with the visitor's id under
+        yesterday's salt in the session timeout after midnight, for the writer to continue a
+        visit that began yesterday (footfall.identify.sessions); no Set-Cookie values."""
         day = now // DAY_MS
         today, yesterday = self.salts.for_day(day)
         ua = hit.user_agent if hit.user_agent is not None else ctx.user_agent
-        visitor = visitor_hash(today, app_id, ctx.ip, ua)
-        if yesterday is not None and now - day * DAY_MS <= self.sessions.timeout_ms:
-            # just after midnight: a visit that began yesterday carries on under yesterday's id
-            before = visitor_hash(yesterday, app_id, ctx.ip, ua)
-            if self.sessions.current(before, now) is not None:
-                visitor = before
-        hit.visitor_id = visitor
-        hit.session_id = self.sessions.session_for(visitor, now)
+        hit.visitor_id = visitor_hash(today, app_id, ctx.ip, ua)
+        hit.session_id = None
+        if yesterday is not None and now - day * DAY_MS <= self.session_timeout_ms:
+            hit.session_id = visitor_hash(yesterday, app_id, ctx.ip, ua)
         hit.identity = "cookieless"
         return []

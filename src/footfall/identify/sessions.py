@@ -1,5 +1,22 @@
-"""Server-side memory of when each session was last seen, so a session ends after a quiet period
-even when a client keeps sending an old session id (and so tests can move a frozen clock).
+"""The writer's memory of live sessions: it gives every hit its session as the spool is loaded, so
+one process decides sessions whatever collector a hit came through, and a session ends after a
+quiet period even when a client keeps sending an old session id.
+
+:meth:`SessionTracker.assign` runs on each hit the writer loads, by the hit's ``identity``:
+
+- ``cookieless`` and ``client-id`` (a visitor id without a session): the visitor's live session, or
+  a new one after ``timeout_ms`` without a hit. In the spool a cookieless hit's ``session_id`` is
+  not a session yet: it is the visitor's id under yesterday's salt when the hit came within the
+  timeout after UTC midnight (footfall.identify.cookieless), so a visit crossing midnight keeps
+  its visitor; else it is empty.
+- ``cookie`` and ``first-party`` (a session id the client sent, or a new one): that id while its
+  hits come less than the timeout apart, a new one after a quiet period.
+
+Collectors append hits to the spool in arrival order and the writer loads segments in the order
+they were created, so hits of one visitor sent through two collector processes can reach the
+writer up to a segment's age (``--flush-interval``) out of order: a late hit joins the session it
+falls in and never moves a session back in time. :meth:`SessionTracker.seed` restores the live
+sessions from the store at start, so a restart does not split visits.
 
 Memory matters here: a busy site opens tens of thousands of sessions every half hour and each is
 remembered for the whole timeout. Session ids are therefore kept by their 64-bit hash, in a
@@ -13,10 +30,11 @@ million live sessions; the hash is salted per process) at worst end one session 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import Protocol
 
 from footfall.clock import Clock
-from footfall.model import new_uuid
+from footfall.model import Hit, new_uuid
 
 
 class LastSeen(Protocol):
@@ -86,6 +104,7 @@ class SessionTracker:
         self.max_entries = max_entries
         self._last_seen = table if table is not None else new_table()  # session key hash -> ms
         self._sessions: dict[str, tuple[str, int]] = {}  # visitor key -> (session id, last seen)
+        self._renewed: dict[str, str] = {}  # a client's ended session id -> the one that followed
         self._lock = threading.Lock()
         self._next_prune = 0
         self._stamp = 0  # the last timestamp stored, reused for hits of the same millisecond
@@ -104,9 +123,57 @@ class SessionTracker:
 
     def touch(self, key: str, now: int) -> None:
         with self._lock:
+            self._touch(key, now)
+
+    def _touch(self, key: str, now: int) -> None:
+        last = self._last_seen.get(hash(key))
+        if last is None or now > last:
             self._last_seen.set(hash(key), now)
-            if now >= self._next_prune or len(self._last_seen) > self.max_entries:
-                self._prune(now)
+        if now >= self._next_prune or len(self._last_seen) > self.max_entries:
+            self._prune(now)
+
+    def client_session(self, key: str, now: int) -> str:
+        """The session a client-sent session id stands for: itself while its hits come less than
+        the timeout apart (an id never seen is trusted), a new id after a quiet period, which
+        later hits with the old id keep."""
+        with self._lock:
+            last = self._last_seen.get(hash(key))
+            if last is not None and now - last > self.timeout_ms:
+                session = self._renewed[key] = new_uuid()
+            else:
+                session = self._renewed.get(key, key)
+            self._touch(key, now)
+        return session
+
+    def assign(self, hit: Hit) -> None:
+        """Give a loaded hit its session (see the module docstring)."""
+        visitor = hit.visitor_id
+        if visitor is None:
+            return
+        if hit.identity == "cookieless":
+            before = hit.session_id  # the visitor's id under yesterday's salt, after midnight
+            if before and self.current(before, hit.ts) is not None:
+                visitor = hit.visitor_id = before
+            hit.session_id = self.session_for(visitor, hit.ts)
+        elif hit.session_id is None:
+            hit.session_id = self.session_for(visitor, hit.ts)
+        else:
+            hit.session_id = self.client_session(hit.session_id, hit.ts)
+
+    def seed(self, sessions: Iterable[tuple[str | None, str, str, int]]) -> int:
+        """Remember stored sessions, as (identity, visitor id, session id, last hit ms), so hits
+        loaded after a restart continue them; returns how many."""
+        n = 0
+        with self._lock:
+            for identity, visitor, session, last in sessions:
+                if identity in ("cookie", "first-party"):
+                    self._last_seen.set(hash(session), last)
+                else:
+                    entry = self._sessions.get(visitor)
+                    if entry is None or last > entry[1]:
+                        self._sessions[visitor] = (session, last)
+                n += 1
+        return n
 
     def _prune(self, now: int) -> None:
         cutoff = now - self.timeout_ms
@@ -114,6 +181,10 @@ class SessionTracker:
         self._sessions = {k: v for k, v in self._sessions.items() if v[1] >= cutoff}
         if len(self._last_seen) > self.max_entries:  # still too many: keep the newest
             self._last_seen.keep_newest(self.max_entries // 2)
+        if self._renewed:
+            self._renewed = {
+                k: v for k, v in self._renewed.items() if self._last_seen.get(hash(k)) is not None
+            }
         self._next_prune = now + 60_000
 
     def current(self, key: str, now: int) -> str | None:

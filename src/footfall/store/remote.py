@@ -83,17 +83,24 @@ def _peer_uid(conn: socket.socket) -> int:
 
 
 class StoreServer:
-    """Serves ``store`` on ``path``; ``on_change(method)`` runs after a call that changed apps."""
+    """Serves ``store`` on ``path``; ``on_change(method)`` runs after a call that changed apps;
+    ``extras`` are calls of the server's own beside the store's (footfall.workers)."""
 
     def __init__(
-        self, store: Store, path: Path, on_change: Callable[[str], None] | None = None
+        self,
+        store: Store,
+        path: Path,
+        on_change: Callable[[str], None] | None = None,
+        extras: dict[str, Callable[..., Any]] | None = None,
+        slots: int = MAX_COMMANDS,
     ) -> None:
         self.store = store
         self.path = path
         self.on_change = on_change
+        self.extras = dict(extras or {})
         self._listener: socket.socket | None = None
         self._thread: threading.Thread | None = None
-        self._slots = threading.BoundedSemaphore(MAX_COMMANDS)
+        self._slots = threading.BoundedSemaphore(slots)  # clients served at once
 
     def start(self) -> bool:
         """Listen; False (and a warning) when the socket cannot be made here."""
@@ -150,10 +157,11 @@ class StoreServer:
                 return
 
     def _answer(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-        if name not in _CALLS or name in _REFUSED:
+        extra = self.extras.get(name)
+        if extra is None and (name not in _CALLS or name in _REFUSED):
             return ("error", "StoreError", f"{name} is not a store call")
         try:
-            attribute = getattr(self.store, name)
+            attribute = extra if extra is not None else getattr(self.store, name)
             value = attribute(*args, **kwargs) if callable(attribute) else attribute
         except StoreError as exc:
             return ("error", type(exc).__name__, str(exc))
@@ -188,6 +196,10 @@ class RemoteStore:
     @property
     def generation(self) -> int:
         return int(self._call("generation"))
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """A call of the server's own (StoreServer's ``extras``) or of its store."""
+        return self._call(name, *args, **kwargs)
 
     def _call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         with self._lock:

@@ -1,0 +1,181 @@
+"""``--workers N``: N real processes share the port; every acknowledged hit is stored once, and a
+visitor's hits make one visit whichever process took them (footfall.workers)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+
+from tests.live import free_port
+from tests.test_durability import footfall, start_server
+
+CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"
+pytestmark = pytest.mark.slow
+
+
+def create_app(db: Path, name: str = "Shared") -> str:
+    return footfall(
+        "apps", "create", name, "--url", "https://w.example", "--db", str(db)
+    ).stdout.split()[0]
+
+
+def send(port: int, app_id: str, paths: list[str], ip: str = "198.51.100.7") -> list[str]:
+    """One connection a hit, so the kernel spreads them over the processes; the paths answered
+    without an ``X-Footfall-Ignored`` header."""
+    taken = []
+    for path in paths:
+        try:
+            resp = httpx.get(
+                f"http://127.0.0.1:{port}/p.gif?app={app_id}&path={path}",
+                headers={"User-Agent": CHROME, "Connection": "close", "X-Forwarded-For": ip},
+                timeout=10,
+            )
+        except httpx.TransportError:  # the server is gone
+            break
+        if resp.status_code == 200 and "x-footfall-ignored" not in resp.headers:
+            taken.append(path)
+    return taken
+
+
+def stop(proc: subprocess.Popen[bytes]) -> str:
+    proc.send_signal(signal.SIGTERM)
+    output = proc.communicate(timeout=60)[0].decode(errors="replace")
+    assert proc.returncode in (0, -signal.SIGTERM), output
+    return output
+
+
+def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def collectors(proc: subprocess.Popen[bytes]) -> list[int]:
+    """The pids of the server's collector processes (its spawned children, not the resource
+    tracker multiprocessing starts beside them)."""
+    pids = []
+    for task in Path(f"/proc/{proc.pid}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if b"spawn_main" in cmdline:
+                pids.append(int(pid))
+    return pids
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def wait_for(check: object, what: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def test_two_processes_take_hits_and_one_writer_stores_each_once(tmp_path: Path) -> None:
+    db = tmp_path / "f.duckdb"
+    app_id = create_app(db)
+    port = free_port()
+    proc = start_server(db, port, "--workers", "2", "--flush-interval", "0.3")
+    assert len(collectors(proc)) >= 1
+    with ThreadPoolExecutor(4) as pool:
+        batches = [[f"/t{t}/{i}" for i in range(100)] for t in range(4)]
+        taken = [p for part in pool.map(lambda b: send(port, app_id, b), batches) for p in part]
+    assert len(taken) == 400
+    # every process reports its counts to the writer: /-/metrics adds them up, in any process
+    wait_for(
+        lambda: (
+            "footfall_hits_accepted_total 400"
+            in httpx.get(f"http://127.0.0.1:{port}/-/metrics").text
+        ),
+        "the accepted hits of both processes were not summed",
+    )
+    stop(proc)
+    stored = [p for (p,) in rows(db, "SELECT path FROM events")]
+    assert sorted(stored) == sorted(taken)
+    owners = {re.sub(r"-\d+\+\d+$", "", n) for (n,) in rows(db, "SELECT name FROM loaded_batches")}
+    assert owners == {"server", "collector-1"}  # both processes took hits
+    # one visitor (same address and agent, cookieless): one visit across both processes
+    assert rows(
+        db, "SELECT count(DISTINCT visitor_id), count(DISTINCT session_id) FROM events"
+    ) == [(1, 1)]
+
+
+def test_an_app_created_while_running_is_taken_by_every_process(tmp_path: Path) -> None:
+    db = tmp_path / "f.duckdb"
+    create_app(db)
+    port = free_port()
+    proc = start_server(db, port, "--workers", "2")
+    try:
+        new_app = create_app(db, "Later")  # through the writer's socket, while it runs
+        wait_for(lambda: len(send(port, new_app, [f"/n{i}" for i in range(20)])) == 20, "refused")
+    finally:
+        stop(proc)
+
+
+def test_a_killed_collector_is_started_again_and_nothing_it_acknowledged_is_lost(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "f.duckdb"
+    app_id = create_app(db)
+    port = free_port()
+    proc = start_server(db, port, "--workers", "2", "--flush-interval", "0.3")
+    [collector] = collectors(proc)
+    with ThreadPoolExecutor(3) as pool:
+        sending = [
+            pool.submit(send, port, app_id, [f"/k{t}/{i}" for i in range(300)]) for t in range(3)
+        ]
+        time.sleep(1.0)
+        os.kill(collector, signal.SIGKILL)
+        taken = [p for f in sending for p in f.result()]
+    wait_for(lambda: collectors(proc) not in ([], [collector]), "the collector was not restarted")
+    output = stop(proc)
+    assert "collector 1 exited" in output
+    stored = [p for (p,) in rows(db, "SELECT path FROM events")]
+    assert len(stored) == len(set(stored)), "a hit was stored twice"
+    assert not set(taken) - set(stored), "an acknowledged hit was lost"
+
+
+def test_collectors_stop_with_the_writer_even_when_it_is_killed(tmp_path: Path) -> None:
+    db = tmp_path / "f.duckdb"
+    app_id = create_app(db)
+    port = free_port()
+    proc = start_server(db, port, "--workers", "3", "--flush-interval", "3600")
+    children = collectors(proc)
+    assert len(children) >= 2
+    taken = send(port, app_id, [f"/x{i}" for i in range(60)])
+    proc.kill()
+    proc.communicate(timeout=30)
+    wait_for(lambda: not any(map(running, children)), "a collector outlived the writer")
+    restarted = start_server(db, port)  # one process loads what the three left in the spool
+    stop(restarted)
+    stored = [p for (p,) in rows(db, "SELECT path FROM events")]
+    assert sorted(stored) == sorted(taken) and len(taken) == 60
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--workers", "0"], "--workers: at least 1"),
+        (["--workers", "2", "--db", ":memory:"], "--workers: more than one needs a database file"),
+    ],
+)
+def test_unusable_worker_counts_are_refused(tmp_path: Path, args: list[str], message: str) -> None:
+    result = footfall(
+        "serve", "--port", str(free_port()), "--db", str(tmp_path / "f.duckdb"), *args
+    )
+    assert result.returncode != 0 and message in result.stderr
+    assert "Traceback" not in result.stderr
