@@ -252,11 +252,17 @@ class Runtime:
                 self.commands = None
 
     def _refresh(self) -> None:
-        """A collector's thread: re-read the apps and report the hit counters to the writer."""
-        while not self._stopping.wait(APPS_REFRESH_S):
+        """A collector's thread: report to the writer at once (it counts this collector as up),
+        then re-read the apps and report the hit counters every ``APPS_REFRESH_S``."""
+        while True:
+            try:
+                self.report()
+            except StoreError as exc:
+                log.warning("the writer's process does not answer: %s", exc)
+            if self._stopping.wait(APPS_REFRESH_S):
+                return
             try:
                 self.apps.reload()
-                self.report()
             except StoreError as exc:
                 log.warning("the writer's process does not answer: %s", exc)
 
@@ -290,6 +296,7 @@ class Runtime:
             "fold_waiting": self.feed.waiting,
             "accepted": self.counters.accepted + accepted,
             "ignored": dict(ignored),
+            "processes": 1 + self.reports.live(),
         }
 
     def flush(self) -> int:

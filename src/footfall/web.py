@@ -90,6 +90,8 @@ def ops_routes(rt: Runtime) -> list[BaseRoute]:
             body.update(status="unavailable", reason=reason)
         body["spool_bytes"] = rt.buffer.backlog_bytes
         body["pending"] = writer["pending"]
+        if rt.config.workers > 1:  # processes serving HTTP: the writer's and collectors reporting
+            body["processes"] = writer.get("processes")
         return JSONResponse(body, status_code=503 if reason else 200)
 
     async def metrics(request: Request) -> Response:

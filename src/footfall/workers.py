@@ -65,10 +65,18 @@ class CollectorReports:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._reports: dict[int, tuple[int, dict[str, int], int]] = {}
+        self._seen: dict[int, float] = {}  # monotonic time of each collector's last report
 
     def take(self, index: int, accepted: int, ignored: dict[str, int], appended: int) -> None:
         with self._lock:
             self._reports[int(index)] = (int(accepted), dict(ignored), int(appended))
+            self._seen[int(index)] = time.monotonic()
+
+    def live(self) -> int:
+        """Collectors that reported lately (each reports every ``APPS_REFRESH_S``)."""
+        recent = time.monotonic() - 2.5 * APPS_REFRESH_S
+        with self._lock:
+            return sum(seen >= recent for seen in self._seen.values())
 
     def totals(self) -> tuple[int, Counter[str], int]:
         """Accepted, ignored by reason and appended, over every collector that reported."""
