@@ -210,3 +210,20 @@ def test_content_length_zero_and_no_headers_are_still_plain(parse_simple_get: Pa
     assert with_zero is not None and with_zero.headers == {"content-length": "0"}
     bare = parse_simple_get(b"GET /p.gif HTTP/1.1\r\n\r\n")
     assert bare is not None and (bare.path, bare.query, bare.headers) == (b"/p.gif", b"", {})
+
+
+def test_under_fsync_always_one_fsync_covers_a_turns_pixel_answers(db_path: Path) -> None:
+    """``--spool-fsync always``: pixel requests arriving together are answered after one fsync
+    that covers them all, never before it (the hits are on disk when the GIFs go out)."""
+    with live_server(db_path, spool_fsync="always") as srv:
+        app = srv.create_app("Synced")
+        spool = srv.runtime.buffer.spool
+        before = spool.stats()
+        requests = b"".join(pixel(app, f"/g{i}") for i in range(49)) + pixel(app, "/g49", CLOSE)
+        reply = exchange(srv.port, requests)
+        assert reply.count(b"HTTP/1.1 200 OK\r\n") == 50 and b"x-footfall-ignored" not in reply
+        after = spool.stats()
+        assert after.records - before.records == 50
+        assert 1 <= after.fsyncs - before.fsyncs < 10
+        srv.runtime.flush()
+        assert stored_paths(srv) == sorted(f"/g{i}" for i in range(50))

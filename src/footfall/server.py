@@ -16,6 +16,8 @@ from footfall.store.remote import socket_path
 from footfall.web import create_app
 from footfall.workers import CollectorPool, listen_socket
 
+log = logging.getLogger("footfall.server")
+
 LINGER_S = 2.0  # longest a refused connection is read (and dropped) before it is closed
 URL_KEEP = 32_768  # bytes of a request target kept; the collect endpoints ignore anything this long
 
@@ -174,6 +176,9 @@ def http_protocol(limits: HeadLimits | None = None) -> type:
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self._responders = getattr(self.app, "sync_responders", None) or {}
+            # --spool-fsync always: fast-path answers are written after one fsync a turn
+            commit: tuple[Any, Any] = getattr(self.app, "group_commit", None) or (None, None)
+            self._deferring, self._commit = commit
             self._fast_paths = {p.encode(): route for p, route in self._responders.items()}
             self._peer = self.client[0] if self.client else ""
             self._secure = self.scheme == "https"
@@ -225,6 +230,13 @@ def http_protocol(limits: HeadLimits | None = None) -> type:
         def write_unsent(self) -> None:
             if self._unsent:
                 data, self._unsent = self._unsent, b""
+                if self._commit is not None:
+                    try:
+                        self._commit()  # the hits these answers acknowledge are on disk first
+                    except OSError as exc:
+                        log.error("fsync of the spool failed; closing without answering: %s", exc)
+                        self.transport.close()
+                        return
                 if not self.transport.is_closing():
                     self.transport.write(data)
 
@@ -270,9 +282,15 @@ def http_protocol(limits: HeadLimits | None = None) -> type:
                 extra = self.server_state.default_headers
                 if not keep_alive:
                     extra = [*extra, (b"connection", b"close")]
-                response = route[1](
-                    method == "HEAD", query, headers, self._peer, self._secure, extra
-                )
+                if self._deferring is None:
+                    response = route[1](
+                        method == "HEAD", query, headers, self._peer, self._secure, extra
+                    )
+                else:
+                    with self._deferring():
+                        response = route[1](
+                            method == "HEAD", query, headers, self._peer, self._secure, extra
+                        )
                 self.server_state.total_requests += 1
                 answered = True
                 if not keep_alive:

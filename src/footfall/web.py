@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -138,9 +139,18 @@ class HotPaths:
     """Sends the collection endpoints straight to their handlers, past Starlette's middleware and
     router (they build no framework objects and never raise); everything else goes to the app."""
 
-    def __init__(self, app: ASGIApp, fast: dict[str, tuple[ASGIApp, frozenset[str]]]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        fast: dict[str, tuple[ASGIApp, frozenset[str]]],
+        group_commit: tuple[Callable[[], AbstractContextManager[None]], Callable[[], None]]
+        | None = None,
+    ) -> None:
+        """``group_commit``: (deferring, sync) of a spool under ``--spool-fsync always``: the
+        fast path's answers wait for one fsync a turn of the event loop (footfall.server)."""
         self.app = app
         self.fast = fast
+        self.group_commit = group_commit
         # answered without the ASGI round trip by servers that can (footfall.server's protocol):
         # path -> (methods, PixelEndpoint.response: the request's facts -> the whole HTTP response)
         self.sync_responders = {
@@ -184,4 +194,6 @@ def create_app(rt: Runtime, *, dashboard: DashboardOptions | None = None) -> ASG
         for r in routes
         if isinstance(r, Route) and r.path in HOT_PATHS and r.methods
     }
-    return HotPaths(app, fast)
+    spool = rt.buffer.spool
+    group_commit = (spool.deferring, spool.sync_deferred) if spool.fsync == "always" else None
+    return HotPaths(app, fast, group_commit)

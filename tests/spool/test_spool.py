@@ -388,3 +388,27 @@ def test_always_fsyncs_every_append(tmp_path: Path) -> None:
         assert spool.stats().fsyncs == 6
     assert spool.stats().seals == 1
     assert read_all(tmp_path) == [record(i) for i in range(10)]
+
+
+def test_deferred_appends_share_one_fsync_that_covers_every_segment_they_wrote(
+    tmp_path: Path,
+) -> None:
+    """Group commit under ``always``: appends in ``deferring()`` wait for ``sync_deferred()``,
+    one fsync for all of them, including a segment sealed in between."""
+    with Spool(tmp_path, owner="a", fsync="always", segment_bytes=4096) as spool:
+        with spool.deferring():
+            for i in range(5):
+                spool.append(record(i))
+        assert spool.stats().fsyncs == 0
+        spool.sync_deferred()
+        assert spool.stats().fsyncs == 1
+        spool.sync_deferred()  # nothing new: nothing to do
+        assert spool.stats().fsyncs == 1
+        with spool.deferring():
+            spool.append(record(5))
+        spool.seal()  # sealing fsyncs the segment first
+        spool.sync_deferred()
+        assert spool.stats().fsyncs == 2
+        spool.append(record(6))  # outside the block: fsynced before it returns
+        assert spool.stats().fsyncs == 3
+    assert [r for r in read_all(tmp_path)] == [record(i) for i in range(7)]

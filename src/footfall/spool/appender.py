@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from footfall.spool.records import (
@@ -42,13 +43,16 @@ def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
 
 
 class _OpenSegment:
-    __slots__ = ("fd", "name", "path", "size", "records", "opened_at", "dirty", "dir_dirty")
+    __slots__ = (
+        "fd", "name", "path", "size", "records", "opened_at", "dirty", "dir_dirty", "closed",
+    )  # fmt: skip
 
     def __init__(self, fd: int, name: str, path: Path, opened_at: float, dir_dirty: bool) -> None:
         self.fd, self.name, self.path, self.opened_at = fd, name, path, opened_at
         self.size, self.records = len(MAGIC), 0
         self.dirty = False  # written since its last fsync
         self.dir_dirty = dir_dirty  # its directory entry is not fsynced yet
+        self.closed = False  # sealed (fsynced first, unless fsync is none) and its fd closed
 
 
 class Spool:
@@ -87,6 +91,8 @@ class Spool:
         self._current: _OpenSegment | None = None
         self._retired: list[_OpenSegment] = []  # no longer written, waiting to be sealed
         self._closed = False
+        self._deferring = threading.local()  # see deferring()
+        self._unsynced: list[_OpenSegment] = []  # written by deferred appends, not fsynced yet
         self._rescan_due = False
         self._records = self._bytes = self._fsyncs = self._seals = 0
         self._write_errors = self._refused = 0
@@ -155,13 +161,43 @@ class Spool:
                 self._records += len(payloads)
                 self._bytes += len(data)
                 self._backlog += len(data)
-                if self.fsync == "always":
+                if self.fsync == "always" and getattr(self._deferring, "on", False):
+                    if seg not in self._unsynced:
+                        self._unsynced.append(seg)  # sync_deferred() fsyncs it
+                elif self.fsync == "always":
                     os.fsync(seg.fd)  # an error leaves the records written but unacknowledged
                     seg.dirty = False
                     self._fsyncs += 1
         finally:
             if wake:
                 self._wake.set()
+
+    @contextlib.contextmanager
+    def deferring(self) -> Iterator[None]:
+        """Group commit under ``always``: appends made by this thread in the block return before
+        their fsync, and are not acknowledged until :meth:`sync_deferred` has returned. The HTTP
+        server's fast path answers a whole event-loop turn's pixel requests after one fsync."""
+        self._deferring.on = True
+        try:
+            yield
+        finally:
+            self._deferring.on = False
+
+    def sync_deferred(self) -> None:
+        """fsync every segment deferred appends wrote (a segment sealed meanwhile was fsynced
+        when it was sealed). OSError: those appends are not durable; do not acknowledge them."""
+        with self._lock:
+            segments, self._unsynced = self._unsynced, []
+        for seg in segments:
+            with self._seal_lock:
+                if seg.closed:
+                    if seg.dirty:  # its sealing failed before its fsync
+                        raise OSError(errno.EIO, f"sealing {seg.path} failed")
+                    continue
+                os.fsync(seg.fd)
+                seg.dirty = False
+                with self._lock:
+                    self._fsyncs += 1
 
     def _due(self, seg: _OpenSegment, now: float, more: int) -> bool:
         return seg.size + more > self.segment_bytes or now - seg.opened_at >= self.segment_age
@@ -218,6 +254,7 @@ class Spool:
                     return
                 if self.fsync != "none":
                     os.fsync(seg.fd)
+                    seg.dirty = False
                 os.rename(seg.path, seg.path.with_suffix(".seg"))
                 if self.fsync != "none":
                     _fsync_dir(self.directory)
@@ -227,6 +264,7 @@ class Spool:
             except OSError:
                 log.exception("sealing %s failed; a reader takes it once we are gone", seg.path)
             finally:
+                seg.closed = True
                 os.close(seg.fd)
 
     def _sync(self) -> None:
