@@ -6,6 +6,7 @@ import click
 
 from footfall.cli import serverside as _serverside  # noqa: F401  (adds `apps alias`, `apps secret`)
 from footfall.cli.apps import apps
+from footfall.cli.backup import backup, restore
 from footfall.cli.keys import keys
 from footfall.cli.logimport import import_log
 from footfall.cli.server import quickstart, serve, settings_cmd
@@ -32,6 +33,7 @@ for command in (
     import_cmd,
     rollups,
     users,
-    import_log,
+    backup,
+    restore,
 ):
     main.add_command(command)

@@ -71,6 +71,7 @@ def server_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 db_option = _option(SETTINGS_BY_NAME["db"])
 store_option = _option(SETTINGS_BY_NAME["store"])
+spool_dir_option = _option(SETTINGS_BY_NAME["spool_dir"])
 
 
 def config_from(values: dict[str, Any]) -> Config:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from footfall.model import ApiKey, App, LoginSession, User
@@ -30,6 +31,17 @@ class StoreOutOfMemory(StoreError):
     same question over less data, or with a higher limit, can be answered."""
 
 
+@dataclass(frozen=True)
+class BackupInfo:
+    """What ``Store.backup`` copied, read back from the copy itself."""
+
+    path: str  # the new file, absolute
+    bytes: int
+    apps: int
+    events: int
+    paused_s: float = 0.0  # how long writes waited for the copy
+
+
 @runtime_checkable
 class Store(Protocol):
     """What a backend must do; ``tests/store/test_contract.py`` checks every registered backend
@@ -49,6 +61,12 @@ class Store(Protocol):
     def settle(self) -> None:
         """Move what recent writes hold in memory to the file, if the backend keeps any there
         (DuckDB: appended rows until a checkpoint). Best effort: skipped when busy."""
+        ...
+
+    def backup(self, dest: str) -> BackupInfo:
+        """A consistent copy of everything committed, as a new file at ``dest`` (an absolute
+        path that must not exist yet), made by the process that holds the store: it writes as
+        that process's user. StoreError, saying why, when it cannot be made."""
         ...
 
     # events

@@ -7,13 +7,15 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from footfall.schema import EVENT_COLUMNS, Column
-from footfall.store.base import Step, StoreError, StoreOutOfMemory
+from footfall.store import duckdb_backup
+from footfall.store.base import BackupInfo, Step, StoreError, StoreOutOfMemory
 from footfall.store.duckdb_accounts import DuckDBAccounts, first_row, rollback
 from footfall.store.duckdb_file import DATABASE, connect, temp_directory_for
 from footfall.store.duckdb_memory import MemoryBudget
@@ -189,6 +191,26 @@ class DuckDBStore(DuckDBAccounts):
         except duckdb.Error as exc:  # e.g. another transaction is open: the next one will do
             log.debug("checkpoint skipped: %s", exc)
         self.memory.rest()
+
+    def backup(self, dest: str) -> BackupInfo:
+        """Copy the file to the new file ``dest``: a checkpoint, then a byte copy, with every
+        write waiting meanwhile (both locks, in ``settle``'s order; reads go on). Measured, and
+        why not ``COPY FROM DATABASE``: footfall.store.duckdb_backup. The copy is mode 0600,
+        written by this process's user; its counts are read back from it."""
+        if self.path in ("", ":memory:"):
+            raise StoreError("a database in memory has no file to back up")
+        duckdb_backup.check_destination(dest, self.path)
+        with duckdb_backup.new_file(dest) as fd:
+            started = time.perf_counter()
+            with self._write_lock, self._append_lock:
+                try:
+                    self._cursor().execute("CHECKPOINT")
+                except duckdb.Error as exc:
+                    raise StoreError(f"cannot back up {self.path}: {exc}") from None
+                duckdb_backup.require_no_log(self.path)
+                duckdb_backup.copy_file(self.path, fd)
+            paused = time.perf_counter() - started
+        return replace(duckdb_backup.inspect(dest), paused_s=round(paused, 3))
 
     # -- events -----------------------------------------------------------------------------
     def append_hits(
