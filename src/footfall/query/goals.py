@@ -111,7 +111,7 @@ class GoalQueries:
                 goals = [g for g in goals if g in chosen]
         if not goals:
             return []
-        rows = engine.store.answer(*_text(engine.sql.goal_breakdown(scope, goals)))
+        rows = engine._run(engine.sql.goal_breakdown(scope, goals))
         base = 0
         if "conversion_rate" in metrics:
             base = engine._base_visitors(scope, None).get(None, 0)
@@ -149,7 +149,7 @@ class GoalQueries:
         missing = [s.goal for s in funnel.steps if s.goal and s.goal not in names]
         if missing:
             raise QueryError("funnel", f"the funnel's goal {missing[0]!r} no longer exists")
-        row = engine.store.answer(*_text(engine.sql.funnel(scope, funnel.steps, goals)))[0]
+        row = engine._run(engine.sql.funnel(scope, funnel.steps, goals))[0]
         everyone, counts = int(row[0] or 0), [int(n or 0) for n in row[1:]]
         entering = counts[0] if counts else 0
         steps = []
@@ -178,7 +178,3 @@ class GoalQueries:
             "never_entering_visitors": everyone - entering,
             "never_entering_visitors_percentage": _percent(everyone - entering, everyone),
         }
-
-
-def _text(sql: Any) -> tuple[str, list[Any]]:
-    return sql.text, sql.params
