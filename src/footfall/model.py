@@ -133,6 +133,47 @@ class ApiKey(msgspec.Struct, kw_only=True):
     revoked: int | None = None
 
 
+class Goal(msgspec.Struct, kw_only=True):
+    """Something an app's visitors should do (footfall.goals checks and makes them): a pageview
+    of a path glob (``page``), or an event by name (``event``) whose ``props`` all match. A
+    goal with a ``currency`` counts revenue: the amount in the property ``amount_prop``."""
+
+    id: str
+    app_id: str
+    name: str  # unique within the app: the value of the `event:goal` dimension
+    page: str = ""  # page goals: a path glob (footfall.globs)
+    event: str = ""  # event goals: the event's name
+    props: dict[str, str] = msgspec.field(default_factory=dict)  # event goals: every one matches
+    currency: str = ""  # ISO 4217 (e.g. EUR): a revenue goal
+    amount_prop: str = ""  # revenue goals: the property holding the amount
+    created: int = 0  # ms since epoch
+
+    @property
+    def kind(self) -> Literal["page", "event"]:
+        return "page" if self.page else "event"
+
+
+class FunnelStep(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """One step of a funnel: a goal of the app (by name), or a pageview of a path glob."""
+
+    goal: str = ""
+    page: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.goal or f"Visit {self.page}"
+
+
+class Funnel(msgspec.Struct, kw_only=True):
+    """An ordered list of 2–8 steps a visit should take (footfall.goals checks and makes them)."""
+
+    id: str
+    app_id: str
+    name: str  # unique within the app
+    steps: list[FunnelStep]
+    created: int = 0  # ms since epoch
+
+
 def new_uuid() -> str:
     """A random (version 4) UUID as text; a few times cheaper than ``str(uuid.uuid4())``."""
     b = bytearray(_random.take16())

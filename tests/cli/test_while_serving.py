@@ -98,6 +98,48 @@ def test_keys_and_users_made_by_commands_work_over_http(running: Running) -> Non
     assert "owner@example.com" in running.cli("users", "list").stdout
 
 
+def test_goals_and_funnels_made_by_commands_answer_over_http_at_once(running: Running) -> None:
+    """The goal and funnel calls reach the server's store through its socket (the Store
+    protocol's new calls), and the Stats API answers with them straight away."""
+    added = running.cli("goals", "add", "First", "--page", "/p*")
+    assert added.returncode == 0, added.stderr
+    funnel = running.cli("funnels", "add", "First", "Deeper", "--step", "/p0", "--step", "/p1")
+    assert funnel.returncode == 0, funnel.stderr
+    assert "Visit /p*" in running.cli("goals", "list", "First").stdout
+    key = running.cli("keys", "create", "--app", "First").stdout.split()[0]
+    browser = {"user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36"}
+    for n in range(2):
+        httpx.get(
+            f"{running.url}/p.gif",
+            params={"app": running.app_id, "path": f"/p{n}"},
+            headers=browser,
+        )
+    params = {
+        "site_id": "First",
+        "period": "day",
+        "property": "event:goal",
+        "metrics": "visitors,events",
+    }
+    rows: list[object] = []
+    for _ in range(100):  # hits reach the store within --flush-interval
+        resp = httpx.get(
+            f"{running.url}/api/v1/stats/breakdown",
+            params=params,
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert resp.status_code == 200, resp.text
+        rows = resp.json()["results"]
+        if rows and rows[0]["events"] == 2:  # type: ignore[index]
+            break
+    assert rows == [{"goal": "Visit /p*", "visitors": 1, "events": 2}]
+    shown = json.loads(
+        running.cli("funnels", "show", "First", "Deeper", "--period", "day", "--json").stdout
+    )
+    assert [s["visitors"] for s in shown["steps"]] == [1, 1]
+    assert running.cli("funnels", "delete", "First", "Deeper").returncode == 0
+    assert running.cli("goals", "delete", "First", "Visit /p*").returncode == 0
+
+
 def test_imports_are_stored_and_counted_while_the_server_runs(
     running: Running, tmp_path: Path
 ) -> None:

@@ -220,3 +220,79 @@ def test_csrf_token_is_required_even_from_the_browser(page: Any, site: LiveServe
         assert client.get("/apps").status_code == 200
         assert client.post("/apps/new", data={"name": "Forged"}).status_code == 403
     assert all(a.name != "Forged" for a in site.runtime.apps.all())
+
+
+def goal_rows(page: Any) -> list[list[str]]:
+    return [
+        [c.strip() for c in row.locator("td").all_inner_texts()]
+        for row in page.locator("[data-panel=goals] tbody tr[data-goal]").all()
+    ]
+
+
+def test_goals_and_a_funnel_made_in_settings_show_exact_numbers(
+    page: Any, site: LiveServer
+) -> None:
+    """An owner adds a pageview goal, a revenue goal and a funnel in the settings page (a bad
+    funnel is a form error), three visitors act, and the dashboard's Goals panel and funnel show
+    what they did; a goal's row filters the page by it."""
+    app = site.create_app("Goals", "https://goals.example")
+    log_in(page)
+    page.goto(f"/apps/{app.id}/settings")
+    page.select_option("#goal-form select[name=kind]", "page")
+    page.fill("#goal-form input[name=page]", "/pricing")
+    page.click("#goal-form button[type=submit]")
+    page.wait_for_url(re.compile(r"saved=1#goals$"))
+    page.select_option("#goal-form select[name=kind]", "event")
+    page.fill("#goal-form input[name=event]", "Purchase")
+    page.fill("#goal-form input[name=currency]", "EUR")
+    page.click("#goal-form button[type=submit]")
+    sync_api.expect(page.locator("#goals [data-goal]")).to_have_count(2)
+    assert "event Purchase · revenue in EUR" in page.inner_text("#goals [data-goal=Purchase]")
+    page.fill("#funnel-form input[name=name]", "Too long")
+    page.fill("#funnel-form textarea[name=steps]", "\n".join(f"/p{n}" for n in range(9)))
+    page.click("#funnel-form button[type=submit]")
+    assert "2 to 8 steps (this one has 9)" in page.inner_text("#funnel-error")
+    page.fill("#funnel-form input[name=name]", "Buy")
+    page.fill("#funnel-form textarea[name=steps]", "/\n/pricing\nPurchase")
+    page.click("#funnel-form button[type=submit]")
+    page.wait_for_url(re.compile(r"saved=1#funnels$"))
+    assert "Visit / → Visit /pricing → Purchase" in page.inner_text("#funnels [data-funnel=Buy]")
+
+    clock: Any = site.clock
+    paths = {"a": ["/", "/pricing", "buy"], "b": ["/", "/pricing"], "c": ["/"]}
+    for who, steps in paths.items():
+        with visitor(site) as client:
+            for step in steps:
+                clock.advance(seconds=1)  # one after another, as a browser sends them
+                if step == "buy":
+                    revenue = {"revenue_amount": "30", "revenue_currency": "EUR"}
+                    r = client.post(
+                        "/api/event",
+                        json={
+                            "app": app.id,
+                            "event": "Purchase",
+                            "path": "/pricing",
+                            "props": revenue,
+                        },
+                    )
+                    assert r.status_code < 300, (who, r.text)
+                else:
+                    send_pageview(client, app.id, step)
+    site.flush()
+    page.goto(f"/apps/{app.id}?period=day")
+    assert goal_rows(page) == [
+        ["Visit /pricing", "2", "2", "66.7%", "–"],
+        ["Purchase", "1", "1", "33.3%", "€30.00"],
+    ]
+    steps = page.locator("#funnels tr.step").all()
+    cells = [[c.strip() for c in s.locator("td").all_inner_texts()] for s in steps]
+    assert cells == [
+        ["1. Visit /", "3", "–", "100.0%"],
+        ["2. Visit /pricing", "2", "1 (33.3%)", "66.7%"],
+        ["3. Purchase", "1", "1 (50.0%)", "33.3%"],
+    ]
+    assert "3 of 3 visitors entered" in page.inner_text("#funnels .summary")
+    page.click("[data-panel=goals] a:text-is('Purchase')")
+    page.wait_for_url(re.compile(r"f=event%3Agoal%3D%3DPurchase"))
+    assert page.inner_text(".chip").startswith("Goal is Purchase")
+    assert headline(page, "visitors") == "1" and headline(page, "conversion_rate") == "33.3%"

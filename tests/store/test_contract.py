@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from footfall.hit_tables import hits_to_table
-from footfall.model import ApiKey, App, Hit, LoginSession, User
+from footfall.model import ApiKey, App, Funnel, FunnelStep, Goal, Hit, LoginSession, User
 from footfall.store.base import Store, StoreError, backend_names, open_store
 
 # backend name -> how a test opens a fresh store of it in a directory of its own
@@ -166,6 +166,51 @@ def test_deleting_an_app_deletes_its_hits_and_keys_only(store: Store) -> None:
     assert store.generation > before  # caches of derived state are stale now
     assert (store.count_events(APP_A), store.count_events(APP_B)) == (0, 3)
     assert [k.id for k in store.list_api_keys()] == ["kb2"]
+
+
+# -- goals and funnels ----------------------------------------------------------------------
+def test_goals_and_funnels_are_kept_per_app_unique_by_name(store: Store) -> None:
+    signup = Goal(id="g1", app_id=APP_A, name="Signup", event="signup", props={"plan": "pro"})
+    paid = Goal(
+        id="g2",
+        app_id=APP_A,
+        name="Paid",
+        event="paid",
+        currency="EUR",
+        amount_prop="revenue_amount",
+        created=5,
+    )
+    page = Goal(id="g3", app_id=APP_B, name="Signup", page="/blog/**", created=1)  # other app
+    for goal in (paid, signup, page):
+        store.create_goal(goal)
+    assert store.list_goals(APP_A) == [signup, paid]  # in the order they were made
+    assert store.list_goals(APP_B) == [page] and page.kind == "page"
+    with pytest.raises(StoreError, match="Signup"):
+        store.create_goal(Goal(id="g4", app_id=APP_A, name="Signup", event="other"))
+    steps = [FunnelStep(page="/pricing"), FunnelStep(goal="Signup")]
+    funnel = Funnel(id="f1", app_id=APP_A, name="Buy", steps=steps, created=3)
+    store.create_funnel(funnel)
+    assert store.list_funnels(APP_A) == [funnel] and store.list_funnels(APP_B) == []
+    with pytest.raises(StoreError):
+        store.create_funnel(Funnel(id="f2", app_id=APP_A, name="Buy", steps=steps))
+    assert not store.delete_goal(APP_B, "g1")  # another app's id deletes nothing
+    assert store.delete_goal(APP_A, "g1") and not store.delete_goal(APP_A, "g1")
+    assert store.list_goals(APP_A) == [paid]
+    assert store.delete_funnel(APP_A, "f1") and store.list_funnels(APP_A) == []
+    store.create_goal(signup)  # the name is free again
+    assert [g.name for g in store.list_goals(APP_A)] == ["Signup", "Paid"]
+
+
+def test_deleting_an_app_deletes_its_goals_and_funnels(store: Store) -> None:
+    for app_id in (APP_A, APP_B):
+        store.create_app(App(id=app_id, name=app_id[-2:]))
+        store.create_goal(Goal(id=f"g{app_id[-2:]}", app_id=app_id, name="Go", event="go"))
+        steps = [FunnelStep(page="/a"), FunnelStep(goal="Go")]
+        store.create_funnel(Funnel(id=f"f{app_id[-2:]}", app_id=app_id, name="F", steps=steps))
+    assert store.delete_app(APP_A)
+    assert store.list_goals(APP_A) == [] and store.list_funnels(APP_A) == []
+    assert [g.id for g in store.list_goals(APP_B)] == ["gb2"]
+    assert [f.id for f in store.list_funnels(APP_B)] == ["fb2"]
 
 
 # -- accounts -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from footfall.clock import FrozenClock
-from footfall.model import App, Hit
+from footfall.model import App, Goal, Hit
 from footfall.query.periods import as_utc
 from footfall.schema import COLUMN_NAMES, EVENT_COLUMNS
 from footfall.store.base import StoreBusy
@@ -182,3 +182,36 @@ def test_deleting_an_app_deletes_everything_stored_for_it_and_nothing_else(
     assert rows_of(gone) == {} and store.get_app(gone) is None
     assert rows_of(kept) == before and store.get_app(kept) is not None
     assert not store.delete_app(gone)
+
+
+def test_a_file_from_before_goals_gets_the_goal_tables_when_opened(tmp_path: Path) -> None:
+    """Files made before goals existed have no goals or funnels tables: opened for writing they
+    get them, in place, with everything else kept; opened read-only they answer no goals."""
+    path = tmp_path / "old.duckdb"
+    store = DuckDBStore(str(path))
+    store.create_app(App(id=APP_ID, name="Old"))
+    store.insert_events(one_hit_sessions(APP_ID, 10, NOW_MS))
+    store.close()
+    with duckdb.connect(str(path)) as con:  # as such a file is: no goal tables at all
+        con.execute("DROP TABLE goals")
+        con.execute("DROP TABLE funnels")
+        names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert "goals" not in names and "apps" in names
+    reader = DuckDBStore(str(path), read_only=True)
+    try:
+        assert reader.list_goals(APP_ID) == [] and reader.list_funnels(APP_ID) == []
+    finally:
+        reader.close()
+    upgraded = DuckDBStore(str(path))
+    try:
+        assert upgraded.get_app(APP_ID) is not None and upgraded.count_events(APP_ID) == 10
+        goal = Goal(id="g1", app_id=APP_ID, name="Signup", event="signup")
+        upgraded.create_goal(goal)
+        assert upgraded.list_goals(APP_ID) == [goal]
+    finally:
+        upgraded.close()
+    again = DuckDBStore(str(path), read_only=True)
+    try:
+        assert [g.name for g in again.list_goals(APP_ID)] == ["Signup"]
+    finally:
+        again.close()

@@ -7,6 +7,7 @@ import click
 from footfall.cli import serverside as _serverside  # noqa: F401  (adds `apps alias`, `apps secret`)
 from footfall.cli.apps import apps
 from footfall.cli.backup import backup, restore
+from footfall.cli.goals import funnels, goals
 from footfall.cli.keys import keys
 from footfall.cli.logimport import import_log
 from footfall.cli.server import quickstart, serve, settings_cmd
@@ -26,6 +27,8 @@ for command in (
     quickstart,
     settings_cmd,
     apps,
+    goals,
+    funnels,
     stats,
     import_log,
     keys,

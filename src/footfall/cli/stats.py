@@ -45,7 +45,10 @@ def since_period(text: str) -> str:
     "--metrics", default=None, help="Comma-separated metrics, e.g. visitors,pageviews,bounce_rate."
 )
 @click.option(
-    "--by", "by", default=None, help="Break down by a dimension, e.g. event:page, visit:source."
+    "--by",
+    "by",
+    default=None,
+    help="Break down by a dimension, e.g. event:page, visit:source, goal (event:goal).",
 )
 @click.option("--filter", "filters", multiple=True, help="dimension==value (repeatable; also a;b).")
 @click.option("--limit", default=10, show_default=True, help="Rows of a breakdown.")
@@ -81,8 +84,15 @@ def stats(
         engine = QueryEngine(registry.store, SystemClock())
         try:
             q = QuerySpec(app, chosen, date, parse_filters(";".join(filters)), include_bots=bots)
+            if by in ("goal", "goals"):
+                by = "event:goal"
             if by:
-                wanted = metrics.split(",") if metrics else ["visitors", "pageviews"]
+                default = ["visitors", "pageviews"]
+                if by == "event:goal":  # Plausible's goal report: uniques, total, rate
+                    default = ["visitors", "events", "conversion_rate"]
+                    if any(g.currency for g in registry.store.list_goals(app.id)):
+                        default.append("total_revenue")
+                wanted = metrics.split(",") if metrics else default
                 rows = engine.breakdown(q, by, wanted, limit=limit)
                 result: object = {"results": rows}
                 text = breakdown_text(app, chosen, by, wanted, rows)

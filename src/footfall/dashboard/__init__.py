@@ -38,6 +38,8 @@ def dashboard_routes(rt: Runtime, options: DashboardOptions | None = None) -> li
         Route("/apps/{app_id}/share", page(apps.share), methods=["POST"]),
         Route("/apps/{app_id}/secret", page(apps.new_secret), methods=["POST"]),
         Route("/apps/{app_id}/keys", page(apps.api_keys), methods=["POST"]),
+        Route("/apps/{app_id}/goals", page(apps.goals), methods=["POST"]),
+        Route("/apps/{app_id}/funnels", page(apps.funnels), methods=["POST"]),
         Route("/share/{token}", page(stats.share_page)),
         Route("/share/{token}/realtime", page(stats.share_realtime, json=True)),
         Route("/assets/{name}", d.assets),

@@ -19,6 +19,7 @@ from footfall.dashboard.accounts import Login
 from footfall.dashboard.charts import sparkline
 from footfall.dashboard.engine import QueryEngine, QuerySpec
 from footfall.dashboard.site import Dashboard, Problem, first
+from footfall.goals import GoalBook, GoalError, parse_props
 from footfall.keys import KeyRing
 from footfall.model import App
 from footfall.present.snippet import NOSCRIPT, pixel_snippet, snippet
@@ -170,9 +171,15 @@ class AppViews:
         error: str = "",
         saved: bool = False,
         new_key: str = "",
+        goal_error: str = "",
+        funnel_error: str = "",
+        form: dict[str, list[str]] | None = None,
     ) -> Response:
         ring = KeyRing(self.d.rt.store, self.d.clock)
         keys = [k for k in await self.d.blocking(ring.list) if k.app_id == app.id]
+        book = self._book()
+        goals = await self.d.blocking(book.goals, app)
+        funnels = await self.d.blocking(book.funnels, app)
         return self.d.render(
             request,
             "app_settings.html",
@@ -185,6 +192,11 @@ class AppViews:
             base=self._base_url(request),
             keys=keys,
             new_key=new_key,
+            goals=goals,
+            funnels=funnels,
+            goal_error=goal_error,
+            funnel_error=funnel_error,
+            form={k: v[0] for k, v in (form or {}).items() if v and k != "csrf"},
         )
 
     async def save_settings(self, request: Request) -> Response:
@@ -227,9 +239,73 @@ class AppViews:
             return RedirectResponse(f"/apps/{app.id}/settings?saved=1#keys", 303)
         raise Problem(400, "Unknown action: choose create or revoke.")
 
+    def _book(self) -> GoalBook:
+        return GoalBook(self.d.rt.store, self.d.clock)
+
+    async def goals(self, request: Request) -> Response:
+        """action=create adds a goal (a page glob or an event, optional properties and revenue);
+        action=delete with goal_id removes one. A bad goal is a form error (400)."""
+        login, app = await self._owned_app(request)
+        form = await self.d.checked_form(request, login)
+        book = self._book()
+        action = first(form, "action")
+        try:
+            if action == "create":
+                kind = first(form, "kind")
+                if kind not in ("page", "event"):
+                    raise GoalError("Choose whether the goal is a page or an event.")
+                await self.d.blocking(
+                    lambda: book.add_goal(
+                        app,
+                        name=first(form, "name"),
+                        page=first(form, "page") if kind == "page" else "",
+                        event=first(form, "event") if kind == "event" else "",
+                        props=parse_props(first(form, "props").splitlines())
+                        if kind == "event"
+                        else {},
+                        currency=first(form, "currency") if kind == "event" else "",
+                        amount_prop=first(form, "amount_prop") if kind == "event" else "",
+                    )
+                )
+            elif action == "delete":
+                goal_id = first(form, "goal_id")
+                await self.d.blocking(book.delete_goal, app, goal_id)
+            else:
+                raise Problem(400, "Unknown action: choose create or delete.")
+        except GoalError as exc:
+            return await self._settings(
+                request, login, app, status=400, goal_error=_sentence(str(exc)), form=form
+            )
+        return RedirectResponse(f"/apps/{app.id}/settings?saved=1#goals", 303)
+
+    async def funnels(self, request: Request) -> Response:
+        """action=create adds a funnel (2–8 steps, one a line: a goal's name or a page path);
+        action=delete with funnel_id removes one."""
+        login, app = await self._owned_app(request)
+        form = await self.d.checked_form(request, login)
+        book = self._book()
+        action = first(form, "action")
+        try:
+            if action == "create":
+                steps = first(form, "steps").splitlines()
+                await self.d.blocking(book.add_funnel, app, first(form, "name"), steps)
+            elif action == "delete":
+                await self.d.blocking(book.delete_funnel, app, first(form, "funnel_id"))
+            else:
+                raise Problem(400, "Unknown action: choose create or delete.")
+        except GoalError as exc:
+            return await self._settings(
+                request, login, app, status=400, funnel_error=_sentence(str(exc)), form=form
+            )
+        return RedirectResponse(f"/apps/{app.id}/settings?saved=1#funnels", 303)
+
     async def new_secret(self, request: Request) -> Response:
         login, app = await self._owned_app(request)
         await self.d.checked_form(request, login)
         changed = msgspec.structs.replace(app, api_secret=secrets.token_urlsafe(18))
         await self.d.blocking(self.d.rt.apps.save, changed)
         return RedirectResponse(f"/apps/{app.id}/settings?saved=1#api", 303)
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")

@@ -12,10 +12,11 @@ from footfall.query import (
     parse_filters,
 )
 from footfall.query.props import prop_keys
-from footfall.query.spec import NONE_VALUE
+from footfall.query.spec import GOAL, NONE_VALUE
 
 __all__ = [
     "DIMENSIONS",
+    "GOAL",
     "NONE_VALUE",
     "Filter",
     "QueryEngine",

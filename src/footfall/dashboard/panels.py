@@ -12,9 +12,16 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from footfall.dashboard.charts import Chart, bar_class, line_chart
-from footfall.dashboard.engine import DIMENSIONS, NONE_VALUE, Filter, QueryEngine, prop_keys
+from footfall.dashboard.engine import (
+    DIMENSIONS,
+    GOAL,
+    NONE_VALUE,
+    Filter,
+    QueryEngine,
+    prop_keys,
+)
 from footfall.dashboard.params import ViewState
-from footfall.model import App
+from footfall.model import App, Funnel, Goal
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,8 @@ PANELS = (
     ),
     PanelSpec("bots", "Bots", (Tab("bot", "Bots", "bot:name"),), bots=True, second=None),
 )
-TAB_PARAMS = {p.key for p in PANELS}
+FUNNEL_PARAM = "funnel"  # ?funnel=<name>: the funnel shown
+TAB_PARAMS = {p.key for p in PANELS} | {FUNNEL_PARAM}
 HEADLINE = (
     ("visitors", "Unique visitors", False),
     ("visits", "Total visits", False),
@@ -132,11 +140,50 @@ class Headline:
 
 
 @dataclass(frozen=True)
+class GoalRow:
+    name: str
+    visitors: int  # uniques
+    events: int  # total completions
+    conversion_rate: float
+    revenue: str | None  # the total, e.g. "€1,234.50" (revenue goals only)
+    bar: str
+    filter_url: str
+
+
+@dataclass(frozen=True)
+class GoalsPanel:
+    rows: list[GoalRow]
+    revenue: bool  # a revenue goal is among the app's goals: the column shows
+
+
+@dataclass(frozen=True)
+class FunnelStepRow:
+    label: str
+    visitors: int
+    dropoff: int
+    dropoff_percentage: float
+    conversion_rate: float  # of the visitors who entered (step 1)
+    bar: str
+
+
+@dataclass(frozen=True)
+class FunnelView:
+    name: str
+    tabs: list[tuple[str, str, bool]]  # title, url, active
+    steps: list[FunnelStepRow]
+    all_visitors: int
+    entering: int
+    entering_percentage: float
+
+
+@dataclass(frozen=True)
 class DashboardData:
     headline: list[Headline]
     chart: Chart
     panels: list[Panel]
     realtime: int
+    goals: GoalsPanel | None = None  # None: the app has no goals
+    funnel: FunnelView | None = None  # None: the app has no funnels
 
 
 PROP_TAB = "prop:"  # events panel tabs for custom properties: ?events=prop:plan
@@ -162,8 +209,60 @@ def _label(row: dict[str, object], dimension: str) -> str:
     return "(none)" if value in (None, "") else str(value)
 
 
+def _goals_panel(view: ViewState, goals: list[Goal], rows: list[dict[str, Any]]) -> GoalsPanel:
+    top = max((int(r.get("visitors") or 0) for r in rows), default=0)
+    out = []
+    for r in rows:
+        revenue = r.get("total_revenue")
+        out.append(
+            GoalRow(
+                name=str(r["goal"]),
+                visitors=int(r.get("visitors") or 0),
+                events=int(r.get("events") or 0),
+                conversion_rate=float(r.get("conversion_rate") or 0),
+                revenue=str(revenue["long"]) if isinstance(revenue, dict) else None,
+                bar=bar_class(int(r.get("visitors") or 0), top),
+                filter_url=view.with_filter(GOAL, str(r["goal"])),
+            )
+        )
+    return GoalsPanel(out, any(g.currency for g in goals))
+
+
+def _funnel_view(view: ViewState, funnels: list[Funnel], chosen: Funnel, result: Any) -> FunnelView:
+    entering = int(result["entering_visitors"])
+    steps = [
+        FunnelStepRow(
+            label=s["label"],
+            visitors=s["visitors"],
+            dropoff=s["dropoff"],
+            dropoff_percentage=s["dropoff_percentage"],
+            conversion_rate=s["conversion_rate"],
+            bar=bar_class(s["visitors"], entering),
+        )
+        for s in result["steps"]
+    ]
+    tabs = [(f.name, view.with_tab(FUNNEL_PARAM, f.name), f.id == chosen.id) for f in funnels]
+    return FunnelView(
+        name=chosen.name,
+        tabs=tabs,
+        steps=steps,
+        all_visitors=int(result["all_visitors"]),
+        entering=entering,
+        entering_percentage=float(result["entering_visitors_percentage"]),
+    )
+
+
 async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
     spec = view.spec(app)
+    goals, funnels = await asyncio.gather(
+        run_in_threadpool(engine.store.list_goals, app.id),
+        run_in_threadpool(engine.store.list_funnels, app.id),
+    )
+    wanted = view.tab(FUNNEL_PARAM, "")
+    funnel = next((f for f in funnels if f.name == wanted), funnels[0] if funnels else None)
+    headline_metrics: tuple[tuple[str, str, bool], ...] = HEADLINE
+    if any(f.dimension == GOAL for f in view.filters):  # the goal's numbers: its rate too
+        headline_metrics = (*HEADLINE, ("conversion_rate", "Conversion rate", False))
     chosen: list[tuple[PanelSpec, Tab]] = []
     for p in PANELS:
         tabs = _tabs(p, view)
@@ -186,17 +285,25 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
         return lambda: engine.breakdown(q, t.dimension, metrics, limit=10)
 
     jobs: list[Callable[[], Any]] = [
-        lambda: engine.aggregate(spec, [m for m, _, _ in HEADLINE], compare=True),
+        lambda: engine.aggregate(spec, [m for m, _, _ in headline_metrics], compare=True),
         lambda: engine.timeseries(spec, ["visitors", "pageviews"]),
         lambda: engine.realtime_visitors(app),
         lambda: prop_keys(engine, spec),
+        lambda: (
+            engine.breakdown(
+                spec, GOAL, ["visitors", "events", "conversion_rate", "total_revenue"], limit=20
+            )
+            if goals
+            else []
+        ),
+        lambda: engine.funnel(spec, funnel) if funnel is not None else None,
         *(breakdown(p, t) for p, t in chosen),
     ]
     results = await asyncio.gather(*(run_in_threadpool(job) for job in jobs))
-    totals, series, realtime, keys, *tables = results
+    totals, series, realtime, keys, goal_rows, funnel_result, *tables = results
 
     headline = []
-    for key, title, lower_is_better in HEADLINE:
+    for key, title, lower_is_better in headline_metrics:
         entry = totals.get(key, {})
         change = entry.get("change")
         good = None if not change else (change < 0) == lower_is_better
@@ -229,4 +336,11 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
                 rows=panel_rows,
             )
         )
-    return DashboardData(headline, line_chart(series), panels, int(realtime))
+    return DashboardData(
+        headline,
+        line_chart(series),
+        panels,
+        int(realtime),
+        goals=_goals_panel(view, goals, goal_rows) if goals else None,
+        funnel=_funnel_view(view, funnels, funnel, funnel_result) if funnel else None,
+    )

@@ -48,6 +48,7 @@ LABELS = {
     "visit:screen": "Screen size",
     "visit:pixel_ratio": "Pixel ratio",
     "event:name": "Event",
+    "event:goal": "Goal",
     "event:hostname": "Hostname",
 }
 OPS = {"==": "is", "!=": "is not", "~": "contains", "!~": "does not contain"}

@@ -36,6 +36,13 @@ def summary_text(
     return "\n".join(lines)
 
 
+def cell(value: Any) -> str:
+    """A metric as the CLI prints it: money as its long form (``€1,234.50``), none as ``-``."""
+    if isinstance(value, dict) and "long" in value:
+        return str(value["long"])
+    return "-" if value is None else str(value)
+
+
 def breakdown_text(
     app: App, period: str, dim: str, metrics: list[str], rows: list[dict[str, Any]]
 ) -> str:
@@ -46,6 +53,25 @@ def breakdown_text(
     width = min(max(len(str(r[key])) for r in rows), 60)
     lines.append(f"  {key:{width}}  " + "  ".join(f"{m:>12}" for m in metrics))
     for r in rows:
-        cells = "  ".join(f"{r[m]:>12}" for m in metrics)
+        cells = "  ".join(f"{cell(r[m]):>12}" for m in metrics)
         lines.append(f"  {str(r[key])[:60]:{width}}  {cells}")
+    return "\n".join(lines)
+
+
+def funnel_text(app: App, period: str, result: dict[str, Any]) -> str:
+    """A funnel's steps: visitors, drop-off from the step before, and conversion from step 1."""
+    lines = [f"{app.name} ({app.id}) — {period}, funnel {result['name']!r}"]
+    steps = result["steps"]
+    width = min(max((len(s["label"]) for s in steps), default=4), 60)
+    lines.append(f"  {'':3}{'step':{width}}  {'visitors':>9}  {'drop-off':>14}  {'conversion':>10}")
+    for n, s in enumerate(steps, 1):
+        drop = f"{s['dropoff']:,} ({s['dropoff_percentage']:g}%)" if n > 1 else ""
+        lines.append(
+            f"  {n:<3}{s['label'][:60]:{width}}  {s['visitors']:>9,}  {drop:>14}"
+            f"  {s['conversion_rate']:>9g}%"
+        )
+    lines.append(
+        f"  {result['entering_visitors']:,} of {result['all_visitors']:,} visitors entered"
+        f" ({result['entering_visitors_percentage']:g}%)"
+    )
     return "\n".join(lines)

@@ -23,6 +23,8 @@ class Dialect:
     text: str  # cast to text
     shift_seconds: str  # timestamp plus a number of seconds
     bucket: dict[str, str]  # interval -> text key of a local timestamp
+    explode: str  # one row per element of the list {items} (goals a hit completes)
+    to_number: str  # text {x} as a double, NULL when it is no number (revenue amounts)
 
 
 DIALECTS: dict[str, Dialect] = {
@@ -46,6 +48,8 @@ DIALECTS: dict[str, Dialect] = {
             "week": "strftime(date_trunc('week', {t}), '%Y-%m-%d')",
             "month": "strftime(date_trunc('month', {t}), '%Y-%m-%d')",
         },
+        explode="unnest([{items}])",
+        to_number="TRY_CAST({x} AS DOUBLE)",
     ),
     "clickhouse": Dialect(
         first="argMin({x}, ts)",
@@ -67,6 +71,8 @@ DIALECTS: dict[str, Dialect] = {
             "week": "formatDateTime(toMonday({t}), '%Y-%m-%d')",
             "month": "formatDateTime(toStartOfMonth({t}), '%Y-%m-%d')",
         },
+        explode="arrayJoin([{items}])",
+        to_number="toFloat64OrNull({x})",
     ),
 }
 

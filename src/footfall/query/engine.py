@@ -10,11 +10,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from footfall.clock import Clock
-from footfall.model import App
+from footfall.model import App, Funnel, Goal
 from footfall.query.fast import RAW, FastPath, Route
+from footfall.query.goals import GoalQueries, check_goal_filters
 from footfall.query.periods import Window, bucket_keys, default_interval, previous, window
 from footfall.query.spec import (
+    GOAL,
     INTERVALS,
+    REVENUE_METRICS,
     Dim,
     QueryError,
     QuerySpec,
@@ -57,6 +60,7 @@ class QueryEngine:
         self.clock = clock
         self.sql = Builder(store.dialect)
         self.fast = FastPath(Rollups(store, lambda _: None, create=False)) if use_rollups else None
+        self.goals = GoalQueries(self)
 
     def _route(
         self,
@@ -93,9 +97,16 @@ class QueryEngine:
         *,
         bots_only: bool = False,
         pageviews_only: bool = False,
+        goals: bool = False,
     ) -> Scope:
+        """``goals``: load the app's goals even without an ``event:goal`` filter (which loads
+        and checks them)."""
         for f in q.filters:
             dimension(f.dimension, "filters")
+        app_goals: tuple[Goal, ...] = ()
+        if goals or any(f.dimension == GOAL for f in q.filters):
+            app_goals = tuple(self.store.list_goals(q.app.id))
+            check_goal_filters(q.filters, app_goals)
         return Scope(
             q.app.id,
             w,
@@ -104,7 +115,16 @@ class QueryEngine:
             bots_only,
             pageviews_only,
             route.sessions_table,
+            app_goals,
         )
+
+    @staticmethod
+    def _check_revenue(metrics: Sequence[str]) -> None:
+        if any(m in REVENUE_METRICS for m in metrics):
+            raise QueryError(
+                "metrics",
+                "total_revenue and average_revenue are answered in a breakdown by event:goal",
+            )
 
     def _check_conversion(self, scope: Scope, metrics: Sequence[str]) -> None:
         if "conversion_rate" in metrics and not scope.event_filters:
@@ -144,6 +164,7 @@ class QueryEngine:
         self, q: QuerySpec, metrics: Sequence[str], compare: bool = False
     ) -> dict[str, dict[str, float | int | None]]:
         wanted = list(check_metrics(list(metrics)))
+        self._check_revenue(wanted)
         w = self.window(q)
         scope = self.scope(q, w, self._route(q, w, None, wanted))
         self._check_conversion(scope, wanted)
@@ -159,6 +180,7 @@ class QueryEngine:
         self, q: QuerySpec, metrics: Sequence[str], interval: str | None = None
     ) -> list[dict[str, object]]:
         wanted = list(check_metrics(list(metrics)))
+        self._check_revenue(wanted)
         interval = interval or default_interval(q.period)
         if interval == "date":  # Plausible v1's name for daily buckets
             interval = "day"
@@ -216,6 +238,9 @@ class QueryEngine:
             raise QueryError("limit", f"limit must be between 1 and {MAX_LIMIT}")
         if page < 1:
             raise QueryError("page", "page must be 1 or more")
+        if dim.name == GOAL:  # always exact, from the raw events
+            return self.goals.breakdown(q, wanted, limit, page)
+        self._check_revenue(wanted)
         w = self.window(q)
         bots_only = dim.name == "bot:name"
         route = self._route(q, w, dim, wanted, bots=bots_only)
@@ -240,6 +265,10 @@ class QueryEngine:
             for r in found:
                 r["conversion_rate"] = _rate(r.get("visitors"), base.get(r["k"]))
         return [{dim.short: r["k"], **{m: _number(m, r.get(m)) for m in wanted}} for r in found]
+
+    def funnel(self, q: QuerySpec, funnel: Funnel) -> dict[str, Any]:
+        """Each step's visitors, drop-off and conversion (footfall.query.goals), exact."""
+        return self.goals.funnel(q, funnel)
 
     def realtime_visitors(self, app: App) -> int:
         w = window("realtime", None, app.timezone, self.clock.now_ms())

@@ -8,11 +8,12 @@ only ever bound as parameters.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from footfall.globs import glob_to_regex
-from footfall.model import App
+from footfall.model import App, Goal
 
 FilterOp = Literal["==", "!=", "~", "!~"]
 
@@ -55,10 +56,14 @@ METRICS: tuple[str, ...] = (
     "bounce_rate",
     "visit_duration",
     "conversion_rate",
+    "total_revenue",
+    "average_revenue",
 )
 # metrics computed per session (attributed to the session's first hit) rather than per hit
 SESSION_METRICS = frozenset({"visits", "views_per_visit", "bounce_rate", "visit_duration"})
 HIT_METRICS = frozenset({"visitors", "pageviews", "events"})
+# revenue of revenue goals: only in a breakdown by event:goal (footfall.query.goals)
+REVENUE_METRICS = frozenset({"total_revenue", "average_revenue"})
 
 PERIODS = ("day", "7d", "30d", "month", "6mo", "12mo", "custom", "realtime")
 INTERVALS = ("minute", "hour", "day", "week", "month")
@@ -102,7 +107,10 @@ DIMS: tuple[Dim, ...] = (
     Dim("visit:pixel_ratio", "pixel_ratio", "visit", "pixel_ratio"),
     Dim("visit:identity", "identity", "visit", "identity"),
     Dim("bot:name", "bot", "event", "bot"),
+    # the app's goals a hit completes (footfall.query.goals): no column of its own
+    Dim("event:goal", "goal", "event", "goal"),
 )
+GOAL = "event:goal"
 DIMS_BY_NAME: dict[str, Dim] = {d.name: d for d in DIMS}
 DIMENSIONS: dict[str, str] = {d.name: d.short for d in DIMS}
 PROPS_PREFIX = "event:props:"
@@ -169,3 +177,11 @@ def parse_filters(text: str | None, param: str = "filters") -> tuple[Filter, ...
 
 
 wildcard_regex = glob_to_regex  # the same globs as excluded paths
+
+
+def matching_goals(f: Filter, goals: Sequence[Goal]) -> list[Goal]:
+    """The goals an ``event:goal`` filter names (``==``: exact names; ``~``: names containing
+    one of the values), in the app's order."""
+    if f.op == "~":
+        return [g for g in goals if any(w in g.name for w in f.alternatives)]
+    return [g for g in goals if g.name in f.alternatives]

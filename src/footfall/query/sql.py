@@ -13,22 +13,27 @@ duration, pages per visit, entry/exit page and every visit:* attribute) come fro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from footfall.model import FunnelStep, Goal
 from footfall.query.dialects import dialect
 from footfall.query.periods import Window, as_utc, utc_offsets
 from footfall.query.spec import (
+    GOAL,
     NONE_VALUE,
     SESSION_METRICS,
     Dim,
     Filter,
     dimension,
+    matching_goals,
     prop_key,
     wildcard_regex,
 )
 
 SESSION_HORIZON_MS = 86_400_000
+CURRENCY_PROP = "revenue_currency"  # a hit's own currency (footfall.goals)
 
 
 @dataclass
@@ -60,6 +65,7 @@ class Scope:
     sessions_table: bool = (
         False  # read sessions from the materialised table (footfall.store.rollups)
     )
+    goals: tuple[Goal, ...] = ()  # the app's goals, when a filter or breakdown needs them
 
     @property
     def visit_filters(self) -> tuple[Filter, ...]:
@@ -95,7 +101,15 @@ class Builder:
             )
         return Sql(f"coalesce(nullif({alias}.{dim.column}, ''), '{NONE_VALUE}')")
 
-    def condition(self, f: Filter, alias: str, visit_alias: str | None = None) -> Sql:
+    def condition(
+        self,
+        f: Filter,
+        alias: str,
+        visit_alias: str | None = None,
+        goals: Sequence[Goal] = (),
+    ) -> Sql:
+        if f.dimension == GOAL:
+            return self.goal_filter(f, alias, goals)
         dim = dimension(f.dimension, "filters")
         expr = self.value(dim, alias, visit_alias)
         out = Sql("(")
@@ -116,6 +130,59 @@ class Builder:
         if f.op in ("!=", "!~"):
             return Sql("NOT ").extend(out)
         return out
+
+    def path_match(self, alias: str, glob: str) -> Sql:
+        """The hit's path matches a page glob (footfall.globs; exact without ``*``)."""
+        expr = f"coalesce({alias}.path, '')"
+        if "*" not in glob:
+            return Sql(f"{expr} = ?", [glob])
+        if "*" not in glob.replace("**", ""):
+            return Sql(self.d.like.format(x=expr, p="?"), [like_pattern(glob)])
+        return Sql(self.d.full_match.format(x=expr, p="?"), [wildcard_regex(glob)])
+
+    def goal_condition(self, goal: Goal, alias: str) -> Sql:
+        """The hit completes the goal: a pageview of its glob, or its event with its props."""
+        if goal.page:
+            return (
+                Sql(f"({alias}.event = 'pageview' AND ")
+                .extend(self.path_match(alias, goal.page))
+                .add(")")
+            )
+        out = Sql(f"({alias}.event = ?", [goal.event])
+        for key, value in goal.props.items():
+            prop = self.d.prop.format(m=f"{alias}.props", key="?")
+            out.add(f" AND coalesce({prop}, '') = ?", key, value)
+        return out.add(")")
+
+    def step_condition(self, step: FunnelStep, goals: Sequence[Goal], alias: str) -> Sql:
+        if step.page:
+            return (
+                Sql(f"({alias}.event = 'pageview' AND ")
+                .extend(self.path_match(alias, step.page))
+                .add(")")
+            )
+        return self.goal_condition(next(g for g in goals if g.name == step.goal), alias)
+
+    def goal_filter(self, f: Filter, alias: str, goals: Sequence[Goal]) -> Sql:
+        """``event:goal==A|B`` (or ``~`` on names): hits completing any of those goals. The
+        engine has checked the names (footfall.query.goals.check_goal_filters)."""
+        chosen = matching_goals(f, goals)
+        if not chosen:
+            return Sql("FALSE")
+        out = Sql("(")
+        for i, goal in enumerate(chosen):
+            out.add(" OR " if i else "").extend(self.goal_condition(goal, alias))
+        return out.add(")")
+
+    def revenue(self, goal: Goal, alias: str) -> Sql:
+        """The hit's revenue for a revenue goal: its amount property as a number, unless the hit
+        names another currency (NULL: no revenue)."""
+        prop = self.d.prop.format(m=f"{alias}.props", key="?")
+        amount = self.d.to_number.format(x=prop)
+        return Sql(
+            f"CASE WHEN upper(coalesce({prop}, ?)) = ? THEN {amount} END",
+            [CURRENCY_PROP, goal.currency, goal.currency, goal.amount_prop],
+        )
 
     def bot_condition(self, scope: Scope, alias: str) -> str:
         if scope.bots_only:
@@ -148,6 +215,7 @@ class Builder:
         sessions: bool,
         event_filters: bool = True,
         group: Dim | None = None,
+        extra: Sequence[str] = (),
     ) -> Sql:
         """``sess`` (sessions touching the window that pass the visit filters), ``hits`` (hits in
         the window of such sessions that pass the event filters) and ``visits`` (those sessions
@@ -177,8 +245,11 @@ class Builder:
                 out.add(" AND ").extend(self.condition(f, "s"))
             out.add("), ")
         cols = ["visitor_id", "session_id", "event", "ts", "path", "hostname", "bot"]
-        if group is not None and group.level == "event" and group.column not in cols:
-            cols.append(group.column)  # props, title (any hit column grouped on)
+        if group is not None and group.level == "event" and group.name != GOAL:
+            extra = [*extra, group.column]  # props, title (any hit column grouped on)
+        if any(f.dimension == GOAL for f in scope.event_filters):
+            extra = [*extra, "props"]  # goals may match properties
+        cols += [c for c in dict.fromkeys(extra) if c not in cols]  # names from our own code
         out.add("hits AS (SELECT " + ", ".join(f"h.{c}" for c in cols))
         if sessions:
             out.add("".join(f", s.{_visit_column(d)}" for d in needed.values()))
@@ -191,7 +262,7 @@ class Builder:
         if scope.pageviews_only:
             out.add(" AND h.event = 'pageview'")
         for f in scope.event_filters if event_filters else ():
-            out.add(" AND ").extend(self.condition(f, "h"))
+            out.add(" AND ").extend(self.condition(f, "h", goals=scope.goals))
         out.add(")")
         if sessions:
             out.add(
@@ -351,6 +422,71 @@ class Builder:
         return sql.add(
             f" ORDER BY {sort_alias}.{sort} DESC NULLS LAST, 1 LIMIT ? OFFSET ?", limit, offset
         )
+
+    def goal_breakdown(self, scope: Scope, goals: Sequence[Goal]) -> Sql:
+        """Rows (goal index, visitors, events, pageviews, revenue total, revenue mean) for the
+        goals with a completion among the hits; a hit completing two goals counts for both."""
+        sql = self.with_clause(
+            scope, [], sessions=bool(scope.visit_filters), group=None, extra=("props",)
+        )
+        items = Sql()
+        for i, goal in enumerate(goals):
+            items.add(", " if i else "").add("CASE WHEN ").extend(self.goal_condition(goal, "h"))
+            items.add(f" THEN {i} END")  # i: an int of our own
+        revenue = Sql("CASE g.gi")
+        for i, goal in enumerate(goals):
+            if goal.currency:
+                revenue.add(f" WHEN {i} THEN ").extend(self.revenue(goal, "g"))
+        revenue = revenue.add(" END") if revenue.params else Sql("CAST(NULL AS DOUBLE)")
+        distinct = self.d.distinct.format(x="visitor_id")
+        pageviews = self.d.count_if.format(c="event = 'pageview'")
+        sql.add(f" SELECT gi, {distinct}, count(*), {pageviews}, sum(revenue), avg(revenue) FROM")
+        sql.add(" (SELECT g.gi, g.visitor_id, g.event, ").extend(revenue).add(" AS revenue FROM")
+        sql.add(" (SELECT h.visitor_id, h.event, h.props, ")
+        sql.add(self.d.explode.format(items=items.text), *items.params)
+        return sql.add(" AS gi FROM hits h) g WHERE g.gi IS NOT NULL) x GROUP BY 1 ORDER BY 1")
+
+    def funnel(self, scope: Scope, steps: Sequence[FunnelStep], goals: Sequence[Goal]) -> Sql:
+        """One row: the visitors of the period, then those whose visit reached each step in
+        order. A visit's hits in the period are ordered by time (then hit id); step k is the
+        first hit after step k−1's that matches it, so one hit is never two steps. The visitor of
+        a step is the one of the hit that took it. Visit filters keep whole sessions; event
+        filters keep the visits that had a matching hit."""
+        sql = self.with_clause(
+            scope,
+            [],
+            sessions=bool(scope.visit_filters),
+            event_filters=False,
+            extra=("hit_id", "props"),
+        )
+        visit = "coalesce(h.session_id, h.hit_id, '')"
+        sql.add(
+            f", o AS (SELECT h.*, {visit} AS visit, row_number() OVER"
+            f" (PARTITION BY {visit} ORDER BY h.ts, h.hit_id) AS rn FROM hits h WHERE TRUE"
+        )
+        if scope.event_filters:
+            sql.add(f" AND {visit} IN (SELECT coalesce(e.session_id, e.hit_id, '') FROM hits e")
+            sql.add(" WHERE TRUE")
+            for f in scope.event_filters:
+                sql.add(" AND ").extend(self.condition(f, "e", goals=scope.goals))
+            sql.add(")")
+        sql.add(")")
+        for k, step in enumerate(steps, 1):
+            if k == 1:
+                sql.add(", f1 AS (SELECT o.visit, min(o.rn) AS rn FROM o WHERE ")
+            else:
+                sql.add(
+                    f", f{k} AS (SELECT o.visit, min(o.rn) AS rn FROM o JOIN f{k - 1} p"
+                    " ON p.visit = o.visit AND o.rn > p.rn WHERE "
+                )
+            sql.extend(self.step_condition(step, goals, "o")).add(" GROUP BY 1)")
+        distinct = self.d.distinct.format(x="o.visitor_id")
+        cols = [f"(SELECT {distinct} FROM o)"]
+        cols += [
+            f"(SELECT {distinct} FROM f{k} JOIN o ON o.visit = f{k}.visit AND o.rn = f{k}.rn)"
+            for k in range(1, len(steps) + 1)
+        ]
+        return sql.add(" SELECT " + ", ".join(cols))
 
     def realtime(self, scope: Scope) -> Sql:
         sql = self.with_clause(scope, [], sessions=False)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from footfall.model import ApiKey, App, LoginSession, User
+from footfall.model import ApiKey, App, Funnel, Goal, LoginSession, User
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -111,6 +111,14 @@ class Store(Protocol):
     def get_app(self, app_id: str) -> App | None: ...
     def list_apps(self) -> list[App]: ...
     def delete_app(self, app_id: str) -> bool: ...
+
+    # an app's goals and funnels, each unique by name within the app (footfall.goals checks them)
+    def create_goal(self, goal: Goal) -> None: ...  # StoreError if the app has one of that name
+    def list_goals(self, app_id: str) -> list[Goal]: ...  # in the order they were made
+    def delete_goal(self, app_id: str, goal_id: str) -> bool: ...
+    def create_funnel(self, funnel: Funnel) -> None: ...  # StoreError likewise
+    def list_funnels(self, app_id: str) -> list[Funnel]: ...
+    def delete_funnel(self, app_id: str, funnel_id: str) -> bool: ...
 
     # dashboard accounts: users and their login sessions
     def create_user(self, user: User) -> None: ...  # StoreError if the email is taken

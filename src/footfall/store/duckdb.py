@@ -1,4 +1,4 @@
-"""The embedded default backend: one DuckDB file holds apps and events."""
+"""The embedded default backend: one DuckDB file holds apps, their goals and funnels, and events."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from footfall.store import duckdb_backup
 from footfall.store.base import BackupInfo, Step, StoreError, StoreOutOfMemory
 from footfall.store.duckdb_accounts import DuckDBAccounts, first_row, rollback
 from footfall.store.duckdb_file import DATABASE, connect, temp_directory_for
+from footfall.store.duckdb_goals import DuckDBGoals
 from footfall.store.duckdb_memory import MemoryBudget
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def _utc(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
 
 
-class DuckDBStore(DuckDBAccounts):
+class DuckDBStore(DuckDBAccounts, DuckDBGoals):
     backend = "duckdb"
     dialect = "duckdb"
 
@@ -157,6 +158,7 @@ class DuckDBStore(DuckDBAccounts):
             " created BIGINT NOT NULL, settings VARCHAR NOT NULL)"
         )
         self._create_account_tables(cur)
+        self._create_goal_tables(cur)  # files from before goals get them here
         cur.execute(
             "CREATE TABLE IF NOT EXISTS salts ("
             " day INTEGER PRIMARY KEY, salt BLOB NOT NULL, created BIGINT NOT NULL)"
