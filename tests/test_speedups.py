@@ -11,7 +11,7 @@ import pytest
 
 from footfall.collect.endpoints import MAX_FIELDS, TooManyFields, parse_query_python
 from footfall.collect.fields import PIXEL_FIELDS
-from footfall.server import URL_KEEP, parse_simple_get_python
+from footfall.http_head import URL_KEEP, parse_simple_get_python
 from tests.speedups import compiled
 
 NAMES = [b"Host", b"cookie", b"Cookie", b"Connection", b"connection", b"Content-Length",

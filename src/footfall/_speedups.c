@@ -1,7 +1,7 @@
 /* footfall._speedups: the pixel's two parsers in C.
  *
  * Optional: when this module is missing (no C compiler at install time), footfall uses the Python
- * functions these mirror, footfall.server.parse_simple_get_python and
+ * functions these mirror, footfall.http_head.parse_simple_get_python and
  * footfall.collect.endpoints.parse_query_python. The tests run both on the same inputs, including
  * random ones, and require identical results; change one and the other changes with it.
  *
