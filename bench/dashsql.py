@@ -86,14 +86,6 @@ class Target:
         """A text column as stored: the raw DuckDB table keeps NULLs, the others ''."""
         return f"coalesce({col}, '')" if self.layout == "raw" and self.dialect == "duckdb" else col
 
-    @property
-    def vid(self) -> str:
-        return "visitor_id"
-
-    @property
-    def sid(self) -> str:
-        return "session_id"
-
 
 @dataclass(frozen=True)
 class Window:
@@ -104,7 +96,10 @@ class Window:
 
 
 def _quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+    """A literal for either dialect: the benchmark's own constants, without quotes or backslashes
+    (which the two dialects escape differently)."""
+    assert "'" not in value and "\\" not in value, value
+    return f"'{value}'"
 
 
 PAGEVIEW = "event = 'pageview'"
@@ -152,7 +147,7 @@ class Dashboard:
         filters (``matched``)."""
         d, t = self.t.d, self.t
         cols = [
-            f"{d.any.format(x=t.vid)} AS vid",
+            f"{d.any.format(x='visitor_id')} AS vid",
             "min(ts) AS started",
             "max(ts) AS ended",
             "count(*) AS n",
@@ -163,8 +158,8 @@ class Dashboard:
         if self.event:
             cols.append(d.bool_or.format(c=" AND ".join(self.event)) + " AS matched")
         return (
-            f"SELECT {t.sid} AS session_id, {', '.join(cols)} FROM {t.table}"
-            f" WHERE {self.where(lo, hi)} GROUP BY {t.sid}"
+            f"SELECT session_id, {', '.join(cols)} FROM {t.table}"
+            f" WHERE {self.where(lo, hi)} GROUP BY session_id"
         )
 
     def session_filter(self) -> str:
@@ -181,7 +176,7 @@ class Dashboard:
         elif self.visit:
             sess = self.sessions(lo, hi, [])
             out += (
-                f" AND {self.t.sid} IN (SELECT session_id FROM ({sess}) s"
+                f" AND session_id IN (SELECT session_id FROM ({sess}) s"
                 f" WHERE {' AND '.join(self.visit)})"
             )
         return out
@@ -200,7 +195,9 @@ class Dashboard:
         if self.event:
             cols.append(d.bool_or.format(c=" AND ".join(self.event)) + " AS matched")
         where = self.where(lo, hi) + "".join(f" AND {c}" for c in self.visit)
-        inner = f"SELECT {t.sid}, {', '.join(cols)} FROM {t.table} WHERE {where} GROUP BY {t.sid}"
+        inner = (
+            f"SELECT session_id, {', '.join(cols)} FROM {t.table} WHERE {where} GROUP BY session_id"
+        )
         return f"SELECT * FROM ({inner}) s" + (" WHERE matched" if self.event else "")
 
     # -- the panels -------------------------------------------------------------------------
@@ -209,7 +206,7 @@ class Dashboard:
         bounces = d.count_if.format(c="n = 1 AND pv = 1")
         secs = d.seconds.format(a="ended", b="started")
         return (
-            f"SELECT * FROM (SELECT {t.distinct(t.vid)} AS visitors,"
+            f"SELECT * FROM (SELECT {t.distinct('visitor_id')} AS visitors,"
             f" {d.count_if.format(c=PAGEVIEW)} AS pageviews FROM {t.table}"
             f" WHERE {self.hits_where(lo, hi)}) a,"
             f" (SELECT count(*) AS visits, round(100.0 * {bounces} / count(*)) AS bounce_rate,"
@@ -219,7 +216,7 @@ class Dashboard:
     def series(self) -> str:
         t, d = self.t, self.t.d
         return (
-            f"SELECT {d.day.format(t='ts')} AS k, {t.distinct(t.vid)} AS visitors,"
+            f"SELECT {d.day.format(t='ts')} AS k, {t.distinct('visitor_id')} AS visitors,"
             f" {d.count_if.format(c=PAGEVIEW)} AS pageviews FROM {t.table}"
             f" WHERE {self.hits_where(self.w.start, self.w.end)} GROUP BY k"
         )
@@ -227,7 +224,7 @@ class Dashboard:
     def pages(self) -> str:
         t = self.t
         return (
-            f"SELECT path AS k, {t.distinct(t.vid)} AS visitors, count(*) AS pageviews"
+            f"SELECT path AS k, {t.distinct('visitor_id')} AS visitors, count(*) AS pageviews"
             f" FROM {t.table} WHERE {self.hits_where(self.w.start, self.w.end)}"
             " AND event = 'pageview' GROUP BY k ORDER BY visitors DESC, k LIMIT 10"
         )
@@ -237,7 +234,7 @@ class Dashboard:
         lo, hi = self.w.start, self.w.end
         if t.layout == "flat":
             return (
-                f"SELECT {col} AS k, {t.distinct(t.vid)} AS visitors FROM {t.table}"
+                f"SELECT {col} AS k, {t.distinct('visitor_id')} AS visitors FROM {t.table}"
                 f" WHERE {self.hits_where(lo, hi)} GROUP BY k ORDER BY visitors DESC, k LIMIT 10"
             )
         # visitors of the sessions that pass (each session's hits are its visitor's)
