@@ -45,7 +45,9 @@ test-browser: venv
 bench: venv
 	$(BIN)/python bench/ingest.py
 
+# chDB, the ClickHouse baseline, is the bench extra (~175 MB download): installed on first use
 bench-query: venv
+	$(BIN)/python -c 'import chdb' 2>/dev/null || $(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python bench/query.py
 
 clean:

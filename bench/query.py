@@ -1,18 +1,27 @@
-"""Query benchmark: the dashboard's query set on the largest of 10 apps, three ways, in one run.
+"""Query benchmark: the dashboard's query set on the largest of 10 apps, on footfall and on the
+same hits in plain DuckDB and in ClickHouse (chDB), in one run.
 
-    python bench/query.py [--hits 10000000] [--db /tmp/footfall-bench-query.duckdb] [--runs 7] [--reuse] [--db-memory 256MB]
-        [--db-memory-resting 48MB]
+    python bench/query.py [--hits 1000000] [--db /tmp/footfall-bench-query.duckdb] [--runs 5] [--reuse]
+        [--compare-only] [--no-chdb] [--db-memory 256MB] [--db-memory-resting 48MB]
 
-1. Generates the data set (bench/querydata.py: 10 apps, Zipf-like sizes, 30 days) and loads it with the
-   bulk loader — Arrow tables in ``ARROW_SCHEMA`` written through the rollup feed
-   (``RollupFeed.write_table``), each slice folded in as the server folds a write (both timed), then
-   compacts.
-   ``--reuse`` keeps an existing file.
-2. Times, median of ``--runs``: the dashboard set (aggregate with comparison, daily time series, top-10
-   breakdowns of pages, sources, countries, browsers, OS and devices) through the QueryEngine with
-   rollups; the same calls with ``use_rollups=False`` (raw hits, same semantics); and the same
-   questions as plain SQL on the raw table. Then every breakdown under a filter (engine, auto path).
-3. Reports how far the rollup visitor estimates are from the exact raw answers.
+1. Generates the data set (bench/querydata.py: 10 apps, Zipf-like sizes, 30 days; ``--hits`` over
+   all of them, the largest app a third) and loads it with the bulk loader — Arrow tables in
+   ``ARROW_SCHEMA`` written through the rollup feed (``RollupFeed.write_table``), each slice folded
+   in as the server folds a write (both timed), then compacts. ``--reuse`` keeps an existing file.
+2. Copies the file's hits into chDB (``<db>.chdb``: footfall's columns, and the layout proposed in
+   issue 24) and into a DuckDB file of that layout (``<db>.layout.duckdb``); bench/engines.py.
+3. Times the dashboard set (aggregate with comparison, daily time series, top-10 breakdowns of
+   pages, sources, countries, browsers, OS and devices), unfiltered and under three filters, on
+   every engine interleaved: footfall's QueryEngine, plain SQL on footfall's events table, chDB,
+   the layout on DuckDB and on chDB (bench/dashsql.py has the SQL); medians with min and max. Then
+   every engine's visitor numbers against footfall's exact raw answers, each panel alone on the
+   rollups against the layout, and the bytes each stores (footfall per table).
+4. Unless ``--compare-only``: footfall alone as before — the set through the QueryEngine with
+   rollups, with ``use_rollups=False`` and as plain SQL; per query; every breakdown under a
+   filter; the rollup estimates' error; the rollup upkeep per flush (which adds hits to the file).
+
+chDB is the ``bench`` extra (``pip install -e '.[bench]'``; ``make bench-query`` installs it);
+``--no-chdb`` runs without it.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from engines import Others, compare, dashboard, storage
 from querydata import Shape, app_tables
 
 from footfall.clock import FrozenClock
@@ -77,17 +87,6 @@ def load(path: Path, shape: Shape) -> tuple[DuckDBStore, float, float]:
     feed.rollups.compact()
     rollup_s += time.perf_counter() - t0
     return store, load_s, rollup_s
-
-
-def dashboard(engine: QueryEngine, q: QuerySpec) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "aggregate": engine.aggregate(q, SUMMARY, compare=True),
-        "timeseries": engine.timeseries(q, ["visitors", "pageviews"]),
-    }
-    for dim in BREAKDOWNS:
-        metrics = ["visitors", "pageviews"] if dim == "event:page" else ["visitors"]
-        out[dim] = engine.breakdown(q, dim, metrics, limit=10)
-    return out
 
 
 def plain_sql(store: DuckDBStore, app_id: str, start: Any, end: Any, prev: Any) -> None:
@@ -148,10 +147,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--hits", type=int, default=10_000_000)
+    ap.add_argument("--hits", type=int, default=1_000_000, help="hits over all 10 apps")
     ap.add_argument("--db", default="/tmp/footfall-bench-query.duckdb")
-    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--reuse", action="store_true")
+    ap.add_argument(
+        "--compare-only",
+        action="store_true",
+        help="only the engines side by side (skip footfall's own per-query, filtered and upkeep parts)",
+    )
+    ap.add_argument(
+        "--no-chdb", action="store_true", help="leave chDB out (without the bench extra)"
+    )
     ap.add_argument("--db-memory", default="", help="DuckDB memory limit (footfall --db-memory)")
     ap.add_argument(
         "--db-memory-resting",
@@ -197,19 +204,44 @@ def main() -> None:
     print(
         f"\nlargest app: {hits:,} hits; period 30d ending {w.last_day}; median of {args.runs} runs\n"
     )
+    others = Others.load(store, path, app_ids(shape.apps), chdb=not args.no_chdb)
+    compare(store, fast, raw, others, app, span, args.runs)
+    store.close()
+    storage(path, others)
+    others.close()
+    if args.compare_only:
+        return
+    store = DuckDBStore(str(path))
+    fast, raw = QueryEngine(store, clock), QueryEngine(store, clock, use_rollups=False)
+    footfall_details(store, fast, raw, q, app, app_id, span, args.runs)
+    upkeep_per_flush(store, app_id, shape)
+    store.close()
 
+
+def footfall_details(
+    store: DuckDBStore,
+    fast: QueryEngine,
+    raw: QueryEngine,
+    q: QuerySpec,
+    app: App,
+    app_id: str,
+    span: tuple[Any, Any, Any],
+    runs: int,
+) -> None:
+    """footfall alone: rollups against its raw path and plain SQL, per query, filtered breakdowns."""
     fast_answers, exact_answers = dashboard(fast, q), dashboard(raw, q)
     rows = [
-        ("dashboard set, rollups (QueryEngine)", timed(lambda: dashboard(fast, q), args.runs)),
+        ("dashboard set, rollups (QueryEngine)", timed(lambda: dashboard(fast, q), runs)),
         (
             "dashboard set, raw hits (use_rollups=False)",
-            timed(lambda: dashboard(raw, q), max(1, args.runs // 3)),
+            timed(lambda: dashboard(raw, q), max(1, runs // 3)),
         ),
         (
             "dashboard set, plain SQL on the raw table",
-            timed(lambda: plain_sql(store, app_id, *span), max(1, args.runs // 3)),
+            timed(lambda: plain_sql(store, app_id, *span), max(1, runs // 3)),
         ),
     ]
+    print("\nfootfall alone:")
     for name, ms in rows:
         print(f"{name:48} {ms:8.0f} ms")
     print("\nper query (rollups / raw):")
@@ -233,14 +265,14 @@ def main() -> None:
             for dim in BREAKDOWNS
         ],
     ]:
-        print(f"  {label:28} {timed(fn_fast, args.runs):7.1f} ms  {timed(fn_raw, 1):7.0f} ms")
+        print(f"  {label:28} {timed(fn_fast, runs):7.1f} ms  {timed(fn_raw, 1):7.0f} ms")
     print("\nfiltered breakdowns (QueryEngine; filters are answered from raw hits):")
     worst = 0.0
     for f in FILTERS:
         fq = QuerySpec(app, "30d", filters=parse_filters(f))
         for dim in BREAKDOWNS:
             ms = timed(
-                lambda fq=fq, dim=dim: fast.breakdown(fq, dim, ["visitors"]), max(1, args.runs // 3)
+                lambda fq=fq, dim=dim: fast.breakdown(fq, dim, ["visitors"]), max(1, runs // 3)
             )
             worst = max(worst, ms)
             print(f"  {f:40} {dim:14} {ms:7.0f} ms")
@@ -256,8 +288,6 @@ def main() -> None:
         if m != "visitors"
     )
     print(f"exact metrics (visits, pageviews, bounce rate, duration) equal raw: {counts_equal}")
-    upkeep_per_flush(store, app_id, shape)
-    store.close()
 
 
 def upkeep_per_flush(store: DuckDBStore, app_id: str, shape: Shape, size: int = 5000) -> None:
