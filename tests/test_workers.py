@@ -127,10 +127,36 @@ def test_an_app_created_while_running_is_taken_by_every_process(tmp_path: Path) 
     port = free_port()
     proc = start_server(db, port, "--workers", "2")
     try:
+        wait_for(lambda: serving(port, 2), "the collector did not come up")
         new_app = create_app(db, "Later")  # through the writer's socket, while it runs
-        wait_for(lambda: len(send(port, new_app, [f"/n{i}" for i in range(20)])) == 20, "refused")
+        acknowledged, deadline = 0, time.monotonic() + 20
+        while True:  # 20 connections: both processes; all taken once both know the app
+            taken = len(send(port, new_app, ["/n"] * 20))
+            acknowledged += taken
+            if taken == 20:
+                break
+            assert time.monotonic() < deadline, "a process does not know the new app"
+        # the Stats API answers the same in every process, once the writer has stored them all
+        key = footfall("keys", "create", "--db", str(db)).stdout.split()[0]
+        wait_for(
+            lambda: aggregate(port, key, new_app) == [acknowledged] * 8, "the processes differ"
+        )
     finally:
         stop(proc)
+
+
+def aggregate(port: int, key: str, app_id: str) -> list[int]:
+    """The app's pageviews from the Stats API, asked on 8 connections (so of both processes)."""
+    answers = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        for _ in range(8):
+            resp = http.get(
+                "/api/v1/stats/aggregate",
+                params={"site_id": app_id, "period": "day", "metrics": "pageviews"},
+                headers={"Authorization": f"Bearer {key}", "Connection": "close"},
+            )
+            answers.append(resp.json()["results"]["pageviews"]["value"])
+    return answers
 
 
 def test_a_killed_collector_is_started_again_and_nothing_it_acknowledged_is_lost(
