@@ -264,3 +264,30 @@ def test_every_acknowledged_hit_survives_five_kills_of_every_process(tmp_path: P
     missing = set(answered) - set(stored)
     assert not missing, f"{len(missing)} of {len(answered)} acknowledged hits were lost"
     assert len(answered) > 1_000
+
+
+def test_metrics_name_what_an_operator_watches(tmp_path: Path) -> None:
+    db = tmp_path / "f.duckdb"
+    app_id = create_app(db)
+    port = free_port()
+    proc = start_server(db, port, "--flush-interval", "0.2")
+    try:
+        send(port, app_id, ["/m"] * 5)
+        wait_for(
+            lambda: (
+                "footfall_hits_written_total 5"
+                in httpx.get(f"http://127.0.0.1:{port}/-/metrics").text
+            ),
+            "the hits were not written",
+        )
+        metrics = dict(
+            line.split(" ")
+            for line in httpx.get(f"http://127.0.0.1:{port}/-/metrics").text.splitlines()
+            if not line.startswith("#")
+        )
+    finally:
+        stop(proc)
+    assert metrics["footfall_hits_accepted_total"] == "5"
+    assert metrics["footfall_spool_segments"] == "0" and metrics["footfall_spool_bytes"] == "0"
+    assert 0 < float(metrics["footfall_writer_lag_seconds"]) < 30
+    assert 0 < float(metrics["footfall_writer_load_seconds"]) < 30

@@ -105,6 +105,7 @@ class HitBuffer:
         # seconds from the creation of the last segment loaded to its commit: how far the
         # store is behind the first hits of a segment
         self.lag_s = 0.0
+        self.load_s = 0.0  # how long the last segment took to load, from reading to commit
 
     # -- the hot path -----------------------------------------------------------------------
     def add(self, hit: Hit) -> str | None:
@@ -152,6 +153,7 @@ class HitBuffer:
     def _load(self, segment: Segment) -> int:
         """Store a segment's hits, ``WRITE_ROWS`` at a time, each write named after the segment
         and its first record (the names recorded already are skipped), then remove it."""
+        began = time.monotonic()
         records = self.reader.read(segment)
         starts = range(0, len(records.records), WRITE_ROWS)
         names = [f"{segment.name}+{start}" for start in starts]
@@ -171,6 +173,7 @@ class HitBuffer:
             log.warning("writing to the store works again after %d failures", self.failures)
             self.write_error = None
         self.lag_s = max(0.0, time.time() - segment.sequence / 1e9)
+        self.load_s = time.monotonic() - began
         if records.damage is not None and records.damage.kind == "corrupt":
             kept = self.reader.quarantine(segment)
             log.error(

@@ -292,6 +292,8 @@ class Runtime:
             "failures": buffer.failures,
             "pending": max(buffer.appended + appended - buffer.flushed, 0),
             "lag_s": buffer.lag_s,
+            "load_s": buffer.load_s,
+            "segments": len(buffer.reader.ready()),
             "folds": self.feed.folds,
             "fold_waiting": self.feed.waiting,
             "accepted": self.counters.accepted + accepted,
