@@ -445,3 +445,128 @@ def test_the_piwikapi_client(server: LiveServer, site3: App) -> None:
         ),
         ("pageview", *page, "The shop", *common, None, "198.51.100.0", BROWSER),
     ]
+
+
+def test_an_order_a_cart_update_and_a_goal_conversion(
+    server: LiveServer, site3: App, http: httpx.Client
+) -> None:
+    items = json.dumps([["SKU1", "Shirt", "Clothes", 19.5, 2], ["SKU2", "Mug", "", 8, 1]])
+    base = {"idsite": 3, "rec": 1, "url": "https://site.example/checkout"}
+    answers = [
+        track(http, **base, idgoal=0, ec_id="A-17", revenue="55.5", ec_st="47", ec_tx="7.5",
+              ec_sh="1", ec_items=items),
+        track(http, **base, idgoal=0, revenue="47", ec_items=items),
+        track(http, **base, idgoal=4, revenue="10"),
+        track(http, **base, idgoal=5),
+    ]  # fmt: skip
+    for resp in answers:
+        assert_gif(resp)
+    kept_items = (
+        '[{"item_id":"SKU1","item_name":"Shirt","quantity":2,"price":19.5},'
+        '{"item_id":"SKU2","item_name":"Mug","quantity":1,"price":8}]'
+    )
+    assert server.rows("SELECT event, props FROM events ORDER BY event, props['goal_id']") == [
+        ("cart_update", {"revenue_amount": "47", "item_count": "2", "items": kept_items}),
+        ("goal", {"goal_id": "4", "revenue_amount": "10"}),
+        ("goal", {"goal_id": "5"}),
+        (
+            "purchase",
+            {
+                "order_id": "A-17",
+                "revenue_amount": "55.5",
+                "subtotal": "47",
+                "tax": "7.5",
+                "shipping": "1",
+                "item_count": "2",
+                "items": kept_items,
+            },
+        ),
+    ]
+
+
+def test_custom_dimensions_variables_and_product_views_become_props(
+    server: LiveServer, site3: App, http: httpx.Client
+) -> None:
+    resp = track(
+        http,
+        idsite=3,
+        rec=1,
+        url="https://site.example/p/shirt",
+        dimension1="member",
+        dimension12="blue",
+        dimension1000="not a dimension id",
+        _cvar=json.dumps({"1": ["plan", "pro"]}),
+        cvar=json.dumps({"1": ["section", "shop"]}),
+        _pkn="Shirt",
+        _pks="SKU1",
+        _pkc="Clothes",
+        _pkp="19.5",
+    )
+    assert_gif(resp)
+    assert server.rows("SELECT event, props FROM events") == [
+        (
+            "pageview",
+            {
+                "product_name": "Shirt",
+                "product_sku": "SKU1",
+                "product_category": "Clothes",
+                "product_price": "19.5",
+                "dimension1": "member",
+                "dimension12": "blue",
+                "plan": "pro",
+                "section": "shop",
+            },
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        ({"idgoal": "-1"}, "matomo-invalid-idgoal"),
+        ({"idgoal": "x"}, "matomo-invalid-idgoal"),
+        ({"idgoal": "0", "ec_id": "A", "revenue": "lots"}, "matomo-invalid-revenue"),
+        ({"idgoal": "0", "ec_id": "A", "ec_tx": "nan"}, "matomo-invalid-ec-tx"),
+        ({"idgoal": "0", "ec_items": "[not json"}, "matomo-invalid-items"),
+        ({"idgoal": "0", "ec_items": '{"sku": 1}'}, "matomo-invalid-items"),
+        ({"idgoal": "0", "ec_items": '[["a","b","c",1,2,3]]'}, "matomo-invalid-items"),
+        ({"_cvar": "[1,2]"}, "matomo-invalid-cvar"),
+        ({"cvar": '{"1": ["only a name"]}'}, "matomo-invalid-cvar"),
+    ],
+)
+def test_bad_goal_and_commerce_values_are_refused_with_their_reason(
+    server: LiveServer, site3: App, http: httpx.Client, params: dict[str, str], reason: str
+) -> None:
+    resp = track(http, **{"idsite": 3, "rec": 1, "url": "https://site.example/", **params})
+    assert_gif(resp, reason)
+    assert server.count() == 0
+
+
+def test_the_piwikapi_ecommerce_client(server: LiveServer, site3: App) -> None:
+    """``piwikapi``'s e-commerce tracker as its docs show: items, then the order; a goal; a custom
+    variable."""
+    tracking = pytest.importorskip("piwikapi.tracking")
+    request = SimpleNamespace(
+        META={
+            "HTTP_USER_AGENT": BROWSER,
+            "SERVER_NAME": "site.example",
+            "PATH_INFO": "/checkout",
+            "QUERY_STRING": "",
+            "HTTPS": True,
+        },
+        COOKIES=False,
+        is_secure=lambda: True,
+    )
+    pt = tracking.PiwikTrackerEcommerce(3, request)
+    pt.set_api_url(server.url + "/piwik.php")
+    pt.set_custom_variable(1, "plan", "pro")
+    pt.add_ecommerce_item("SKU1", "Shirt", "Clothes", 19.5, 2)
+    assert "GIF89a" in pt.do_track_ecommerce_order("A-18", 44.0, 39.0, 4.0, 1.0)
+    assert "GIF89a" in pt.do_track_goal(2, 5.5)
+    rows = dict(server.rows("SELECT event, props FROM events"))
+    assert rows["purchase"]["order_id"] == "A-18" and rows["purchase"]["revenue_amount"] == "44"
+    assert rows["purchase"]["items"] == (
+        '[{"item_id":"SKU1","item_name":"Shirt","quantity":2,"price":19.5}]'
+    )
+    assert rows["purchase"]["plan"] == "pro"
+    assert rows["goal"]["goal_id"] == "2" and rows["goal"]["revenue_amount"] == "5.5"

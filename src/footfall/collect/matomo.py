@@ -12,7 +12,9 @@ rec=1&…", …], "token_auth": …}``. Parameter by parameter (docs/collect.md)
   ``link`` → ``outbound`` with props ``url`` (the names footfall's tracker sends); ``e_c``+``e_a``
   → an event named ``e_a`` with props ``category``, ``action``, ``name`` (``e_n``), ``value``
   (``e_v``); ``search`` → ``search`` with props ``query``, ``category`` (``search_cat``), ``count``
-  (``search_count``); otherwise a page view.
+  (``search_count``); ``idgoal`` → a goal conversion, an order or a cart update; otherwise a page
+  view (product views keep their product). Custom dimensions and variables become props
+  (footfall.collect.matomo_commerce).
 - ``url``, ``action_name``, ``urlref``, ``res``, ``lang`` (else ``Accept-Language``'s first tag) →
   url, title, referrer, screen, language; ``ua`` stands in for ``User-Agent``.
 - ``token_auth`` equal to the app's API secret lets ``cip`` (the visitor's address) and ``cdt`` (Unix
@@ -51,6 +53,7 @@ from footfall.collect.endpoints import (
 from footfall.collect.fields import FieldError, build_hit, number, whole_number
 from footfall.collect.gif import NO_CACHE_HEADERS, TRANSPARENT_GIF
 from footfall.collect.jsonbody import JsonError, decode_json
+from footfall.collect.matomo_commerce import CommerceError, custom_props, goal_hit, product_view
 from footfall.collect.mp import (
     MAX_CLIENT_ID,
     MAX_QUEUE_TIME_MS,
@@ -122,8 +125,24 @@ def form_fields(raw: bytes | str) -> Fields:
 
 
 def hit_kind(fields: Fields) -> tuple[str, dict[str, object] | None]:
+    """The event name and props of a request, with its custom dimensions and variables."""
+    event, props = _kind(fields)
+    try:
+        extra = product_view(fields) if event == "pageview" else {}
+        extra.update(custom_props(fields))
+    except CommerceError as exc:
+        raise Refused(exc.reason) from None
+    if extra:  # the hit's own props first: they are kept when there are more than props may hold
+        props = dict(props or {})
+        for key, value in extra.items():
+            props.setdefault(key, value)
+    return event, props
+
+
+def _kind(fields: Fields) -> tuple[str, dict[str, object] | None]:
     """The event name and props of a request, in Matomo's order: download, outlink, event, site
-    search, page view. Raises Refused for an event without its category or action."""
+    search, goal or e-commerce (footfall.collect.matomo_commerce), page view. Raises Refused for
+    an event without its category or action, or a goal's bad number."""
     names = ("download", "link", "e_c", "e_a", "e_n", "e_v", "search", "search_cat", "search_count")
     v = {k: fields.get(k, "").strip() for k in names}
     if v["download"]:
@@ -141,7 +160,11 @@ def hit_kind(fields: Fields) -> tuple[str, dict[str, object] | None]:
         props = {"query": v["search"], "category": v["search_cat"]}
         props["count"] = v["search_count"] if whole_number(v["search_count"]) is not None else ""
         return "search", {k: p for k, p in props.items() if p}
-    return "pageview", None
+    try:
+        commerce = goal_hit(fields)
+    except CommerceError as exc:
+        raise Refused(exc.reason) from None
+    return commerce if commerce is not None else ("pageview", None)
 
 
 def parse_cdt(value: str, now_ms: int) -> int:
