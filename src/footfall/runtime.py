@@ -175,7 +175,7 @@ class Runtime:
             rollups=rollups,
             feed=feed,
             upkeep=Upkeep(store, apps, rollups, clock, config.upkeep_interval),
-            engine=QueryEngine(store, clock),
+            engine=QueryEngine(store, clock, catch_up=feed.fold),  # answers count every hit
         )
 
     def start(self) -> None:

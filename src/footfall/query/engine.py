@@ -6,7 +6,7 @@ app's time zone, and runs SQL built by ``footfall.query.sql`` on the store.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from footfall.clock import Clock
@@ -50,13 +50,22 @@ def change(metric: str, current: Number, before: Number) -> int | float | None:
 
 class QueryEngine:
     """``use_rollups=False`` answers everything from raw hits (the reference the rollups are
-    tested and benchmarked against)."""
+    tested and benchmarked against). ``catch_up`` folds hits still waiting for the rollups in
+    before they are read (the server passes its feed's ``fold``; see footfall.query.fast)."""
 
-    def __init__(self, store: Store, clock: Clock, *, use_rollups: bool = True) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        use_rollups: bool = True,
+        catch_up: Callable[[], object] | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.sql = Builder(store.dialect)
-        self.fast = FastPath(Rollups(store, lambda _: None, create=False)) if use_rollups else None
+        rollups = Rollups(store, lambda _: None, create=False)
+        self.fast = FastPath(rollups, catch_up) if use_rollups else None
 
     def _route(
         self,
