@@ -100,3 +100,15 @@ def test_totals_and_breakdowns_agree_right_after_new_hits(srv: LiveServer) -> No
             "/api/v1/stats/aggregate", params={**day, "filters": "visit:browser!=Nothing"}
         ).json()["results"]
         assert {m: v["value"] for m, v in filtered.items()} == want
+
+
+def test_realtime_visitors_are_those_who_viewed_a_page(srv: LiveServer) -> None:
+    """Plausible's current visitors: a custom event alone does not make a visitor current."""
+    app = srv.create_app("Live", "https://site.example")
+    secret = KeyRing(srv.store, srv.clock).create()[1]
+    with httpx.Client(base_url=srv.url, headers={"Authorization": f"Bearer {secret}"}) as api:
+        visit(api, app, 0, "/")
+        visit(api, app, 1, "/", event="signup")
+        srv.runtime.buffer.flush()
+        r = api.get("/api/v1/stats/realtime/visitors", params={"site_id": app.id})
+        assert r.json() == 1

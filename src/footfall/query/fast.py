@@ -10,7 +10,7 @@ Either way every answer counts every hit stored, so totals and breakdowns agree.
 visits, bounce rate, visit duration, views per visit) are exact and equal the raw answers; unique
 visitors are HyperLogLog estimates (exact in practice below a few hundred, ~1.6 % standard error for
 the total, ~3.3 % per dimension value). A breakdown sorted by visitors ranks the top
-``max(20, 2 × limit × page)`` values by pageviews (event dimensions) or visits (visit dimensions),
+``max(20, 2 × (offset + limit))`` values by pageviews (event dimensions) or visits (visit dimensions),
 then orders those by estimated visitors.
 """
 
@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from footfall.query.dialects import DIALECTS
 from footfall.query.periods import Window, bucket_keys
-from footfall.query.spec import HIT_METRICS, SESSION_METRICS, Dim
+from footfall.query.spec import HIT_METRICS, NONE_VALUE, SESSION_METRICS, Dim
 from footfall.query.sql import SESSION_HORIZON_MS  # a session's hits this far out count too
 from footfall.store.rollups import Rollups
 from footfall.store.rollups.shape import SESSION_DIMS, SKETCH_DIMS, TOTAL, precision
@@ -180,9 +181,10 @@ class FastPath:
         if not keyed_units:
             return {}
         days = [u[1] for u, _ in keyed_units]
+        value = _value(dim, "h.value")
         sql = (
             "WITH u AS (SELECT unnest(?) AS unit, unnest(?::DATE[]) AS day, unnest(?) AS k),"
-            " r AS (SELECT u.k, h.value, h.reg, max(h.rho) AS rho FROM rollup_hll h"
+            f" r AS (SELECT u.k, {value} AS value, h.reg, max(h.rho) AS rho FROM rollup_hll h"
             " JOIN u ON u.unit = h.unit AND u.day = h.day"
             " WHERE h.app_id = ? AND h.dim = ? AND h.day >= ? AND h.day <= ?"
         )
@@ -198,7 +200,7 @@ class FastPath:
         if values is not None:  # bound one by one: the scan can use them to skip row groups
             if not values:
                 return {}
-            sql += f" AND h.value IN ({', '.join('?' for _ in values)})"
+            sql += f" AND {value} IN ({', '.join('?' for _ in values)})"
             params.extend(values)
         sql += (
             " GROUP BY 1, 2, 3), e AS (SELECT k, value, count(*) AS nz,"
@@ -231,7 +233,8 @@ class FastPath:
             "month": "strftime(date_trunc('month', day), '%Y-%m-%d')",
         }
         rows = self.store.answer(
-            f"SELECT {keys[key]}, value, {cols} FROM {table} WHERE app_id = ? AND dim = ?"
+            f"SELECT {keys[key]}, {_value(dim, 'value')}, {cols} FROM {table}"
+            " WHERE app_id = ? AND dim = ?"
             " AND day >= ? AND day <= ? GROUP BY 1, 2" + having,
             [app_id, dim, w.first_day, w.last_day],
         )
@@ -277,9 +280,17 @@ class FastPath:
         return {k: finish(v, metrics) for k, v in out.items()}
 
     def breakdown(
-        self, app_id: str, w: Window, dim: Dim, metrics: list[str], sort: str, limit: int, page: int
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """Rows (value, metrics) best first, for a query :meth:`route` sent here."""
+        self,
+        app_id: str,
+        w: Window,
+        dim: Dim,
+        metrics: list[str],
+        sort: str,
+        limit: int,
+        offset: int = 0,
+    ) -> tuple[list[tuple[str, dict[str, Any]]], int]:
+        """Rows (value, metrics) best first from the ``offset``-th, for a query :meth:`route`
+        sent here, and how many values there are in all."""
         name = dim.name
         hit_m = [m for m in metrics if m in ("pageviews", "events")]
         sess_m = [m for m in metrics if m in SESSION_METRICS]
@@ -297,7 +308,8 @@ class FastPath:
         if not hit_m and "visitors" not in metrics:  # visit metrics only: values with visits
             sums = {v: row for v, row in sums.items() if row.get("visits")}
         rows = {v: finish(row, [*metrics, proxy]) for v, row in sums.items()}
-        want = page * limit
+        total = len(rows)
+        want = offset + limit
         if "visitors" in metrics:
             if sort == "visitors":
                 ranked = sorted(rows, key=lambda v: (-rows[v][proxy], v))
@@ -308,8 +320,17 @@ class FastPath:
             rows = {v: rows[v] for v in values}
             for v in values:
                 rows[v]["visitors"] = found.get(("", v), 0)
-        best = sorted(rows, key=lambda v: (-rows[v][sort], v))[want - limit : want]
-        return [(v, {m: rows[v][m] for m in metrics}) for v in best]
+        best = sorted(rows, key=lambda v: (-rows[v][sort], v))[offset:want]
+        return [(v, {m: rows[v][m] for m in metrics}) for v in best], total
+
+
+def _value(dim: str, column: str) -> str:
+    """A rollup row's value as the raw path shows it (footfall.query.sql.Builder.value): the
+    referrer is grouped by host and path, its rows of one merged in one sum or sketch."""
+    if dim != "visit:referrer":
+        return column
+    label = DIALECTS["duckdb"].referrer.format(x=column)
+    return f"coalesce(nullif({label}, ''), '{NONE_VALUE}')"
 
 
 def finish(v: dict[str, Any], metrics: list[str]) -> dict[str, Any]:
