@@ -437,8 +437,8 @@ def _dimension(name: object, pointer: str, invalid: str) -> str:
 
 def _resolve_time(w: Window) -> str:
     """Plausible's bucket for ``time``: hours up to two days, days up to 40, weeks up to 52."""
-    span = w.end_ms - w.start_ms - 1000
-    if span <= 48 * 3_600_000:
+    span = w.end_ms - w.start_ms - 1000  # from the first second to the last
+    if span < 49 * 3_600_000:
         return "time:hour"
     if span <= 40 * 86_400_000 + 86_400_000 - 1000:
         return "time:day"
