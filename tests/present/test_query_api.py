@@ -399,3 +399,152 @@ def test_keys_and_sites(srv: LiveServer, keys: dict[str, str]) -> None:
     assert r.status_code == 400 and r.json()["error"].startswith("site_id:")
     r = httpx.post(f"{srv.url}/api/v2/query", json={**body, "site_id": APP_ID}, headers=every)
     assert r.status_code == 200
+
+
+# Plausible's documented example queries (docs: stats-api.md), as they are but for the site
+PLAUSIBLE_EXAMPLES: list[tuple[dict[str, Any], str | None]] = [
+    ({"metrics": ["visitors", "events"], "date_range": "7d"}, None),
+    ({"metrics": ["visitors"], "date_range": ["2024-08-01", "2024-08-15"]}, None),
+    (
+        {
+            "metrics": ["visitors", "pageviews", "bounce_rate"],
+            "date_range": "7d",
+            "filters": [["is_not", "visit:country_name", [""]]],
+            "dimensions": ["visit:country_name", "visit:city_name"],
+        },
+        '#/filters/0: "visit:country_name" is not supported',
+    ),
+    (
+        {
+            "metrics": ["visitors", "events", "pageviews"],
+            "date_range": "7d",
+            "dimensions": ["visit:utm_medium", "visit:utm_source"],
+        },
+        None,
+    ),
+    (
+        {
+            "metrics": ["visitors"],
+            "date_range": "7d",
+            "filters": [
+                ["contains", "event:page", ["/docs", "/pricing"]],
+                [
+                    "or",
+                    [
+                        ["not", ["is", "visit:utm_campaign", ["Referral"]]],
+                        ["is", "visit:country_name", ["Estonia", "United States of America"]],
+                    ],
+                ],
+            ],
+        },
+        '#/filters/1/1/1: "visit:country_name" is not supported',
+    ),
+    (
+        {
+            "metrics": ["visitors"],
+            "date_range": "7d",
+            "filters": [["contains", "event:page", ["blog"], {"case_sensitive": False}]],
+        },
+        None,
+    ),
+    (
+        {
+            "metrics": ["visitors", "events"],
+            "filters": [["is", "segment", [2]]],
+            "date_range": "7d",
+        },
+        '#/filters/0: "segment" is not supported',
+    ),
+    (
+        {
+            "metrics": ["visitors", "events"],
+            "date_range": "7d",
+            "filters": [["is", "visit:os", ["GNU/Linux", "Mac"]]],
+            "dimensions": ["time:day"],
+        },
+        None,
+    ),
+    (
+        {
+            "metrics": ["visitors"],
+            "date_range": "day",
+            "dimensions": ["time:hour"],
+            "include": {"time_labels": True},
+        },
+        None,
+    ),
+    (
+        {
+            "metrics": ["visitors"],
+            "date_range": "7d",
+            "dimensions": ["time:day", "event:props:is_customer"],
+            "order_by": [["time:day", "asc"], ["event:props:is_customer", "desc"]],
+        },
+        None,
+    ),
+    (
+        {
+            "metrics": ["visitors", "events", "pageviews"],
+            "date_range": "7d",
+            "dimensions": ["visit:utm_medium", "visit:utm_source"],
+            "include": {"total_rows": True},
+            "pagination": {"limit": 3, "offset": 1},
+        },
+        None,
+    ),
+    (
+        {
+            "metrics": ["visitors"],
+            "date_range": "all",
+            "dimensions": ["visit:source"],
+            "include": {"imports": True},
+        },
+        None,
+    ),
+    (
+        {"metrics": ["total_revenue"], "date_range": "all", "dimensions": ["event:goal"]},
+        '#/metrics/0: Metric "total_revenue" is not supported',
+    ),
+    (
+        {
+            "metrics": ["visitors"],
+            "date_range": "all",
+            "filters": [
+                ["is", "event:goal", ["Signup"]],
+                ["has_done", ["is", "event:page", ["/pricing"]]],
+            ],
+        },
+        '#/filters/0: "event:goal" is not supported',
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "refused"), PLAUSIBLE_EXAMPLES)
+def test_plausibles_documented_examples(
+    api: httpx.Client, body: dict[str, Any], refused: str | None
+) -> None:
+    r = api.post("/api/v2/query", json={"site_id": SITE, **body})
+    if refused is not None:
+        assert r.status_code == 400 and r.json()["error"].startswith(refused), r.text
+        return
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert set(answer) == {"results", "meta", "query"}
+    assert set(answer["query"]) == {
+        "site_id",
+        "metrics",
+        "date_range",
+        "filters",
+        "dimensions",
+        "order_by",
+        "include",
+        "pagination",
+    }
+    for row in answer["results"]:
+        assert set(row) == {"metrics", "dimensions"}
+        assert len(row["metrics"]) == len(body["metrics"])
+        assert len(row["dimensions"]) == len(body.get("dimensions", []))
+    wanted_meta = {k for k, v in body.get("include", {}).items() if v}
+    assert set(answer["meta"]) == {
+        {"imports": "imports_included", "time_labels": "time_labels"}.get(k, k) for k in wanted_meta
+    } | ({"imports_skip_reason"} if "imports" in wanted_meta else set())

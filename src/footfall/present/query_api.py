@@ -302,8 +302,8 @@ class QueryApi(ApiAccess):
             raise BadQuery(
                 "#/date_range", f"Invalid date range {show(q.date_range)}: {exc.message}"
             ) from None
+        filters = _filters(q.filters)  # before the dimensions, as Plausible reads them
         dimensions, keys = _dimensions(q.dimensions, w)
-        filters = _filters(q.filters)
         spec = QuerySpec(app=spec.app, period=spec.period, date=spec.date, filters=filters)
         _conflicts(metrics, dimensions, filters)
         order_by, order = _order(q.order_by, metrics, dimensions, keys)
