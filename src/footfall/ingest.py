@@ -98,8 +98,8 @@ class Ingest:
             app = self.app_by_name(raw_app)
             if app is None:
                 return IGNORED_INVALID_APP
-        else:
-            app = self.apps.get(app_id)
+        else:  # an app's id, else an alias that is a UUID (an Umami website id)
+            app = self.apps.get(app_id) or self.apps.by_alias(raw_app)
             if app is None:
                 return IGNORED_UNKNOWN_APP
         hit.app_id = app.id

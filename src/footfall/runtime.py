@@ -198,7 +198,9 @@ class Runtime:
             rollups=rollups,
             feed=feed,
             upkeep=Upkeep(store, apps, rollups, clock, config.upkeep_interval),
-            engine=QueryEngine(store, clock),
+            # answers count every hit: the writer folds what waits first; a collector's reads
+            # see the rollups' bookmarks and read raw hits where a fold is still due
+            engine=QueryEngine(store, clock, catch_up=feed.fold if writer else None),
             collector=collector,
         )
 

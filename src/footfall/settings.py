@@ -119,7 +119,8 @@ SETTINGS: tuple[Setting, ...] = (
         "rollup_wait",
         float,
         10.0,
-        "Longest time in seconds written hits wait to be folded into the rollups.",
+        "Longest time in seconds written hits wait to be folded into the rollups (a query"
+        " folds what waits first, so answers never lag).",
     ),
     Setting("max_body", int, 65_536, "Largest accepted JSON body in bytes (413 beyond)."),
     Setting(

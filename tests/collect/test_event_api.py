@@ -122,3 +122,14 @@ def test_cors_preflight_and_credentials(server: LiveServer, app: App, http: http
 
 def test_get_is_not_allowed(server: LiveServer, http: httpx.Client) -> None:
     assert http.get("/api/event").status_code == 405
+
+
+def test_a_uuid_alias_names_the_app(server: LiveServer, app: App, http: httpx.Client) -> None:
+    """An old Umami website id kept as an alias: Umami's /script.js sends it as the app."""
+    app.aliases = ["0f0c7b2e-5d8a-4a53-9a51-6f1e3c2b7d44"]
+    server.runtime.apps.save(app)
+    body = {**payload(app), "app": "0F0C7B2E-5D8A-4A53-9A51-6F1E3C2B7D44"}
+    assert http.post("/api/event", json=body).json() == {"status": "accepted"}
+    unknown = {**payload(app), "app": "11111111-2222-4333-8444-555555555555"}
+    assert http.post("/api/event", json=unknown).headers["x-footfall-ignored"] == "unknown-app"
+    assert server.rows("SELECT app_id FROM events") == [(app.id,)]

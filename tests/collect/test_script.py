@@ -1,5 +1,5 @@
 """GET /footfall.js: the served tracker — type, caching, versioned URLs, gzip, size budget, build sync;
-and the same tracker under Plausible's script names (/js/script.*.js)."""
+and the same tracker under Plausible's script names (/js/script.*.js) and Umami's (/script.js)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from footfall.collect.script import (
     BUDGET_GZIP_BYTES,
     PLAUSIBLE_BUDGET_GZIP_BYTES,
     PLAUSIBLE_EXTENSIONS,
+    UMAMI_BUDGET_GZIP_BYTES,
     TrackerScript,
     load_tracker,
     plausible_script,
+    umami_script,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -221,4 +223,29 @@ def test_plausible_wrapper_parses_as_javascript(tmp_path: Path) -> None:
         pytest.skip("node is missing; the browser tests run the wrapper")
     out = tmp_path / "script.js"
     out.write_bytes(plausible_script(load_tracker(), frozenset(PLAUSIBLE_EXTENSIONS)))
+    subprocess.run([node, "--check", str(out)], check=True, capture_output=True)
+
+
+def test_umamis_script_name_serves_the_tracker_within_its_budget(http: httpx.Client) -> None:
+    resp = get(http, "/script.js")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"] == "application/javascript; charset=utf-8"
+    assert resp.headers["cache-control"] == "public, max-age=86400, must-revalidate"
+    assert resp.headers["access-control-allow-origin"] == "*"
+    prefix, _, suffix = resp.content.partition(BUILT.read_bytes())
+    assert suffix, "the built tracker is served whole, inside the Umami wrapper"
+    assert b"d.app=d.websiteId" in prefix and b"window.umami=" in prefix
+    assert get(http, "/script.js", **{"If-None-Match": resp.headers["etag"]}).status_code == 304
+    with http.stream("GET", "/script.js", headers={"Accept-Encoding": "gzip"}) as gz:
+        wire = b"".join(gz.iter_raw())
+    assert gzip.decompress(wire) == resp.content
+    assert len(wire) <= UMAMI_BUDGET_GZIP_BYTES, f"/script.js is {len(wire)} B gzipped"
+
+
+def test_umami_wrapper_parses_as_javascript(tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is missing; the browser tests run the wrapper")
+    out = tmp_path / "script.js"
+    out.write_bytes(umami_script(load_tracker()))
     subprocess.run([node, "--check", str(out)], check=True, capture_output=True)

@@ -113,7 +113,7 @@ def test_breakdown_with_filters_limit_and_page(api: httpx.Client) -> None:
     # sessions with a blog pageview: s8 (Bing), s1 and s4 (Google), s2 (direct)
     assert r.json()["results"] == [
         {"source": "Google", "visitors": 2},
-        {"source": "(none)", "visitors": 1},
+        {"source": "Direct / None", "visitors": 1},  # Plausible's label for no source
         {"source": "Bing", "visitors": 1},
     ]
 
@@ -189,7 +189,11 @@ def test_openapi_description_is_served(srv: LiveServer) -> None:
         "/api/v1/stats/timeseries",
         "/api/v1/stats/breakdown",
         "/api/v1/stats/realtime/visitors",
+        "/api/v2/query",
     } <= set(doc["paths"])
+    v2 = doc["paths"]["/api/v2/query"]["post"]
+    schema = v2["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["required"] == ["site_id", "metrics", "date_range"]
 
 
 def test_export_endpoint(api: httpx.Client) -> None:
@@ -242,3 +246,49 @@ def test_hostile_values_are_data_never_sql(srv: LiveServer, api: httpx.Client, t
         api.get("/api/v1/stats/aggregate", params={**BASE, "metrics": "pageviews"}).status_code
         == 200
     )
+
+
+def test_values_are_plausibles_labels_in_answers_and_filters(api: httpx.Client) -> None:
+    def breakdown(prop: str, **extra: str) -> list[dict[str, object]]:
+        r = api.get("/api/v1/stats/breakdown", params={**BASE, "property": prop, **extra})
+        assert r.status_code == 200, r.text
+        return list(r.json()["results"])
+
+    assert breakdown("visit:device") == [
+        {"device": "Desktop", "visitors": 4},
+        {"device": "Mobile", "visitors": 2},
+    ]
+    assert [r["os"] for r in breakdown("visit:os")] == ["GNU/Linux", "Windows", "iOS"]  # ties
+    assert breakdown("visit:utm_campaign") == [
+        {"utm_campaign": "(not set)", "visitors": 6},
+        {"utm_campaign": "winter", "visitors": 1},
+    ]
+    assert breakdown("visit:referrer", filters="visit:source==Direct / None") == [
+        {"referrer": "Direct / None", "visitors": 2}
+    ]
+    assert breakdown("visit:os", filters="visit:os==GNU/Linux|Mac") == [
+        {"os": "GNU/Linux", "visitors": 2}
+    ]
+    assert breakdown("visit:device", filters="visit:device~obi") == [
+        {"device": "Mobile", "visitors": 2}
+    ]
+
+
+def test_time_on_page_per_page(api: httpx.Client) -> None:
+    r = api.get(
+        "/api/v1/stats/breakdown",
+        params={**BASE, "property": "event:page", "metrics": "visitors,time_on_page", "limit": 2},
+    )
+    # "/": s1 went on to /blog/one after 60 s; /blog/one: 90 s (s1) and 40 s (s4)
+    assert r.json()["results"] == [
+        {"page": "/", "visitors": 3, "time_on_page": 60},
+        {"page": "/blog/one", "visitors": 3, "time_on_page": 65},
+    ]
+    r = api.get(
+        "/api/v1/stats/aggregate",
+        params={**BASE, "metrics": "time_on_page", "filters": "event:page==/blog/**"},
+    )
+    # /blog/one: 90 s and 40 s before another page; /blog/two is never left for another page
+    assert r.json() == {"results": {"time_on_page": {"value": 65}}}
+    r = api.get("/api/v1/stats/aggregate", params={**BASE, "metrics": "time_on_page"})
+    assert r.status_code == 400 and r.json()["error"].startswith("metrics:")

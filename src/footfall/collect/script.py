@@ -13,6 +13,7 @@ Plausible's script names (``/js/script.js``, ``/js/script.outbound-links.hash.js
 ``/js/plausible.*.js``) serve the same tracker wrapped for a Plausible snippet, so a site switches by
 changing the host only: :func:`plausible_script` builds the wrapped body for a set of extensions,
 :class:`PlausibleScripts` serves the known names and answers 404 for any other ``/js/`` name.
+Umami's ``/script.js`` (:func:`umami_script`) wraps it likewise for an Umami snippet.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ LONG_CACHE = b"public, max-age=31536000, immutable"
 BUDGET_GZIP_BYTES = 1024  # the tracker's size budget, gzipped (tests hold the served script to it)
 # The tracker under a Plausible script name, with the wrapper that maps Plausible's tag and calls
 PLAUSIBLE_BUDGET_GZIP_BYTES = BUDGET_GZIP_BYTES + 256
+# The tracker as Umami's /script.js, with window.umami's own sender and data-umami-event clicks
+UMAMI_BUDGET_GZIP_BYTES = BUDGET_GZIP_BYTES + 384
 
 Scope = dict[str, Any]
 
@@ -148,6 +151,40 @@ _PLAUSIBLE_SUFFIX = (
 )
 
 
+# Umami's script (``<script defer src=".../script.js" data-website-id="UUID">``): the tracker runs
+# for the website id as its app, sending to data-host-url (else where the script came from), unless
+# data-domains does not list the page's host, data-do-not-track="true" meets a browser's
+# Do-Not-Track, or data-auto-track="false" leaves tracking to the page. window.umami.track() —
+# (), (name, data), (payload), (payload => payload) — and data-umami-event clicks send Umami's
+# own payload to /api/send (footfall.collect.umami); identify() keeps nothing.
+_UMAMI_PREFIX = (
+    "(()=>{try{const s=document.currentScript,d=s.dataset,l=location,n=navigator,"
+    'e=(d.hostUrl||s.src.replace(/\\/[^/]*$/,"")).replace(/\\/+$/,""),'
+    'on=(!d.domains||d.domains.split(",").map(x=>x.trim()).includes(l.hostname))'
+    '&&!(d.doNotTrack=="true"&&n.doNotTrack=="1"),'
+    "p=()=>({website:d.websiteId,hostname:l.hostname,url:l.pathname+l.search,"
+    'title:document.title,referrer:document.referrer,language:n.language,screen:screen.width+"x"'
+    '+screen.height}),t=(a,o)=>{try{const b=p(),q=typeof a=="function"?a(b):typeof a=='
+    '"object"?Object.assign(b,a):a?Object.assign(b,{name:a,data:o}):b;on&&n.sendBeacon(e+'
+    '"/api/send",JSON.stringify({type:"event",payload:q}))}catch(x){}};'
+    "window.umami={track:t,identify:()=>{}};"
+    'd.app=d.websiteId;d.endpoint=e;if(on&&d.autoTrack!="false"){\n'
+)
+_UMAMI_SUFFIX = (
+    'document.addEventListener("click",v=>{try{const a=v.target.closest("[data-umami-event]");'
+    "if(a){const o={};for(const k of a.getAttributeNames()){const m=/^data-umami-event-(.+)/"
+    ".exec(k);m&&(o[m[1]]=a.getAttribute(k))}t(a.dataset.umamiEvent,o)}}catch(x){}},!0)}"
+    "}catch(x){}})();\n"
+)
+UMAMI_SCRIPT_NAME = "script.js"
+
+
+def umami_script(tracker: bytes) -> bytes:
+    """The tracker as served at Umami's ``/script.js``: run for the tag's website id, with
+    ``window.umami``."""
+    return _UMAMI_PREFIX.encode() + tracker + _UMAMI_SUFFIX.encode()
+
+
 def plausible_extensions(filename: str) -> frozenset[str] | None:
     """The extensions a Plausible script name asks for (``script.hash.outbound-links.js`` →
     hash and outbound-links, in any order), or None when it is not a name footfall serves:
@@ -202,4 +239,7 @@ def tracker_routes() -> list[BaseRoute]:
         Route("/footfall.js", script, methods=["GET", "HEAD"]),
         Route("/footfall.{version}.js", script, methods=["GET", "HEAD"]),
         Route("/js/{name}", PlausibleScripts(tracker), methods=["GET", "HEAD"]),
+        Route(
+            f"/{UMAMI_SCRIPT_NAME}", TrackerScript(umami_script(tracker)), methods=["GET", "HEAD"]
+        ),
     ]

@@ -42,7 +42,11 @@ class ApiAccess:
         return key
 
     def site(self, request: Request, key: ApiKey) -> App:
-        site_id = request.query_params.get("site_id", "").strip()
+        return self.site_named(request.query_params.get("site_id", ""), key)
+
+    def site_named(self, site_id: str, key: ApiKey) -> App:
+        """The app ``site_id`` names (its UUID, an alias or its domain), if the key may read it."""
+        site_id = site_id.strip()
         if not site_id:
             raise ApiError(400, "site_id: required (the app's UUID or domain)")
         app = self.rt.apps.resolve(site_id)

@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 description of the Stats API, served at /api/v1/openapi.json (hand-written)."""
+"""The OpenAPI 3.1 description of the Stats API (v1 and v2), served at /api/v1/openapi.json
+(hand-written)."""
 
 from __future__ import annotations
 
@@ -67,6 +68,110 @@ def _get(summary: str, params: list[dict[str, Any]], result: dict[str, Any]) -> 
     }
 
 
+def _query_v2() -> dict[str, Any]:
+    """POST /api/v2/query: Plausible's query object (footfall.present.query_api)."""
+    from footfall.present import query_api as v2
+
+    strings = {"type": "array", "items": {"type": "string"}}
+    filter_tree = {
+        "type": "array",
+        "description": "[op, dimension, [values], {case_sensitive}] with op is, is_not,"
+        " contains, contains_not, matches, matches_not; or [and, [...]], [not, filter],"
+        " [or, [filters of one dimension and operator]]",
+        "examples": [["is", "visit:country", ["DE"]], ["contains", "event:page", ["/blog"]]],
+    }
+    body = {
+        "type": "object",
+        "required": ["site_id", "metrics", "date_range"],
+        "additionalProperties": False,
+        "properties": {
+            "site_id": {"type": "string", "description": "The app's UUID or its domain."},
+            "metrics": {**strings, "items": {"type": "string", "enum": list(v2.METRICS)}},
+            "date_range": {
+                "oneOf": [
+                    {
+                        "type": "string",
+                        "description": "day, <N>d (the N days before today), <N>mo (the N"
+                        " months before this one), month, year, all, 24h",
+                        "examples": ["day", "7d", "28d", "30d", "91d", "month", "6mo", "12mo"],
+                    },
+                    {
+                        "type": "array",
+                        "minItems": 2,
+                        "maxItems": 2,
+                        "items": {"type": "string"},
+                        "description": "Two ISO dates, or two date-times with their offsets.",
+                    },
+                ]
+            },
+            "dimensions": {
+                **strings,
+                "items": {
+                    "type": "string",
+                    "description": "time, time:hour|day|week|month, event:props:<key>, or one"
+                    " of " + ", ".join(v2.DIMENSIONS),
+                },
+            },
+            "filters": {"type": "array", "items": filter_tree},
+            "order_by": {
+                "type": "array",
+                "items": {"type": "array", "minItems": 2, "maxItems": 2},
+                "examples": [[["visitors", "desc"], ["time:day", "asc"]]],
+            },
+            "include": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "total_rows": {"type": "boolean"},
+                    "time_labels": {"type": "boolean"},
+                    "imports": {"type": "boolean"},
+                },
+            },
+            "pagination": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "limit": {"type": "integer", "minimum": 1, "maximum": v2.MAX_LIMIT},
+                    "offset": {"type": "integer", "minimum": 0},
+                },
+            },
+        },
+    }
+    answer = {
+        "type": "object",
+        "properties": {
+            "results": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"metrics": {"type": "array"}, "dimensions": strings},
+                },
+            },
+            "meta": {"type": "object"},
+            "query": {"type": "object"},
+        },
+    }
+    return {
+        "post": {
+            "summary": "Plausible's Stats API v2: metrics by dimensions, filtered, ordered, paged",
+            "security": [{"bearer": []}],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": body}},
+            },
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": answer}}},
+                "400": {
+                    **_ERROR,
+                    "description": 'A bad query: {"error": "#/<field>: <why>"}, the field as a'
+                    " JSON pointer.",
+                },
+                "401": _ERROR,
+            },
+        }
+    }
+
+
 _VALUE = {
     "type": "object",
     "properties": {"value": {"type": "number"}, "change": {"type": ["number", "null"]}},
@@ -81,8 +186,8 @@ OPENAPI: dict[str, Any] = {
     "info": {
         "title": "footfall Stats API",
         "version": "1",
-        "description": "Compatible with Plausible's Stats API v1. Authenticate with "
-        "Authorization: Bearer <key> (footfall keys create).",
+        "description": "Compatible with Plausible's Stats API v1 and v2 (/api/v2/query)."
+        " Authenticate with Authorization: Bearer <key> (footfall keys create).",
     },
     "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     "paths": {
@@ -154,5 +259,6 @@ OPENAPI: dict[str, Any] = {
             ],
             {"type": "string"},
         ),
+        "/api/v2/query": _query_v2(),
     },
 }

@@ -6,9 +6,12 @@
     GET /api/v1/stats/breakdown?site_id=…&property=event:page&limit=10&page=1
     GET /api/v1/export?site_id=…&format=ndjson|csv|parquet&from=YYYY-MM-DD&to=YYYY-MM-DD
 
+    POST /api/v2/query  (Plausible's Stats API v2: footfall.present.query_api)
+
 ``Authorization: Bearer <key>`` (``footfall keys create``). ``site_id`` is the app's UUID or its
 domain. Bad parameters answer 400 ``{"error": "<param>: …"}``; a missing or wrong key 401.
-Queries run in a worker thread, so collection never waits on them.
+Values are Plausible's labels (``Direct / None``, ``Desktop``, ``Mac``: footfall.present.labels),
+in answers and in filters. Queries run in a worker thread, so collection never waits on them.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from footfall.model import App
+from footfall.present import labels
 from footfall.present.api_access import ApiAccess, ApiError, error_json
 from footfall.present.export_api import ExportApi
 from footfall.present.openapi import OPENAPI
+from footfall.present.query_api import QueryApi
 from footfall.query import QueryError, QuerySpec, parse_filters
 from footfall.query.spec import dimension
 from footfall.runtime import Runtime
@@ -40,7 +45,7 @@ class StatsApi(ApiAccess):
             app=app,
             period=p.get("period", "30d"),
             date=p.get("date") or None,
-            filters=parse_filters(p.get("filters")),
+            filters=tuple(labels.stored_filter(f) for f in parse_filters(p.get("filters"))),
             include_bots=_flag(p.get("with_bots"), "with_bots"),
         )
 
@@ -93,13 +98,15 @@ class StatsApi(ApiAccess):
             prop = p.get("property")
             if not prop:
                 raise QueryError("property", "required, e.g. property=event:page")
-            dimension(prop, "property")
+            short = dimension(prop, "property").short
             limit = _int(p.get("limit"), "limit", 100)
             if not 1 <= limit <= MAX_BREAKDOWN_LIMIT:
                 raise QueryError("limit", f"between 1 and {MAX_BREAKDOWN_LIMIT}")
             page = _int(p.get("page"), "page", 1)
             q = self.spec(request, app)
             rows = self.rt.engine.breakdown(q, prop, self.metrics(request), limit, page)
+            for row in rows:
+                row[short] = labels.label(prop, str(row[short]))
             return {"results": rows}
 
         return await self.run(request, answer)
@@ -135,4 +142,5 @@ def stats_routes(rt: Runtime) -> list[BaseRoute]:
         Route("/api/v1/stats/breakdown", api.breakdown),
         Route("/api/v1/export", export.export),
         Route("/api/v1/openapi.json", api.openapi),
+        Route("/api/v2/query", QueryApi(rt).query, methods=["POST"]),
     ]

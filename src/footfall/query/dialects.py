@@ -19,9 +19,13 @@ class Dialect:
     full_match: str  # regular expression matching the whole value
     like: str  # LIKE with backslash escapes
     contains: str
+    matches: str  # a regular expression (RE2) found somewhere in the value
     prop: str  # custom property {key} of the props map
+    referrer: str  # a referrer URL without scheme, www., query, fragment and trailing slash
+    next_in_session: str  # {x} of the session's next hit (NULL for its last), a window function
     text: str  # cast to text
     shift_seconds: str  # timestamp plus a number of seconds
+    epoch_ms: str  # a timestamp as milliseconds since 1970
     bucket: dict[str, str]  # interval -> text key of a local timestamp
     explode: str  # one row per element of the list {items} (goals a hit completes)
     to_number: str  # text {x} as a double, NULL when it is no number (revenue amounts)
@@ -38,9 +42,14 @@ DIALECTS: dict[str, Dialect] = {
         full_match="regexp_full_match({x}, {p})",
         like="{x} LIKE {p} ESCAPE '\\'",
         contains="contains({x}, {p})",
+        matches="regexp_matches({x}, {p})",
         prop="{m}[{key}]",
+        referrer="rtrim(regexp_extract({x}, '^(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?:www\\.)?([^?#]*)',"
+        " 1), '/')",
+        next_in_session="lead({x}) OVER (PARTITION BY session_id ORDER BY ts)",
         text="CAST({x} AS VARCHAR)",
         shift_seconds="({ts} + to_seconds({s}))",
+        epoch_ms="epoch_ms({x})",
         bucket={
             "minute": "strftime(date_trunc('minute', {t}), '%Y-%m-%d %H:%M:00')",
             "hour": "strftime(date_trunc('hour', {t}), '%Y-%m-%d %H:00:00')",
@@ -61,9 +70,15 @@ DIALECTS: dict[str, Dialect] = {
         full_match="match({x}, concat('^(?:', {p}, ')$'))",
         like="{x} LIKE {p}",
         contains="position({x}, {p}) > 0",
+        matches="match({x}, {p})",
         prop="{m}[{key}]",
+        referrer="replaceRegexpOne(extract({x},"
+        " '^(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?:www\\\\.)?([^?#]*)'), '/+$', '')",
+        next_in_session="leadInFrame(toNullable({x})) OVER (PARTITION BY session_id ORDER BY ts"
+        " ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING)",
         text="toString({x})",
         shift_seconds="addSeconds({ts}, {s})",
+        epoch_ms="toUnixTimestamp64Milli({x})",
         bucket={
             "minute": "formatDateTime(toStartOfMinute({t}), '%Y-%m-%d %H:%i:00')",
             "hour": "formatDateTime(toStartOfHour({t}), '%Y-%m-%d %H:00:00')",

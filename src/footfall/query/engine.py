@@ -6,25 +6,37 @@ app's time zone, and runs SQL built by ``footfall.query.sql`` on the store.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 from footfall.clock import Clock
 from footfall.model import App, Funnel, Goal
 from footfall.query.fast import RAW, FastPath, Route
 from footfall.query.goals import GoalQueries, check_goal_filters
-from footfall.query.periods import Window, bucket_keys, default_interval, previous, window
+from footfall.query.periods import (
+    Window,
+    bucket_keys,
+    default_interval,
+    local_day,
+    previous,
+    window,
+    zone,
+)
 from footfall.query.spec import (
+    DERIVED_METRICS,
     GOAL,
     INTERVALS,
+    PROPS_PREFIX,
     REVENUE_METRICS,
     Dim,
     QueryError,
     QuerySpec,
+    check_filter,
     check_metrics,
     dimension,
 )
-from footfall.query.sql import Builder, Scope, Sql, split_metrics
+from footfall.query.sql import Builder, Key, Scope, Sql, split_metrics
 from footfall.store.base import Store
 from footfall.store.rollups import Rollups
 
@@ -32,7 +44,13 @@ Number = float | int | None
 MAX_LIMIT = 10_000
 
 
-def _number(metric: str, value: Any) -> float | int:
+TIME_KEYS = {"time:hour": "hour", "time:day": "day", "time:week": "week", "time:month": "month"}
+Row = tuple[list[str], dict[str, Number]]  # a grouped row: its key values, its metrics
+
+
+def _number(metric: str, value: Any) -> float | int | None:
+    if metric == "time_on_page":  # no page followed: no time to tell
+        return None if value is None else int(value)
     if value is None:
         return 0.0 if metric in ("views_per_visit", "conversion_rate") else 0
     if metric in ("views_per_visit", "conversion_rate"):
@@ -53,13 +71,22 @@ def change(metric: str, current: Number, before: Number) -> int | float | None:
 
 class QueryEngine:
     """``use_rollups=False`` answers everything from raw hits (the reference the rollups are
-    tested and benchmarked against)."""
+    tested and benchmarked against). ``catch_up`` folds hits still waiting for the rollups in
+    before they are read (the server passes its feed's ``fold``; see footfall.query.fast)."""
 
-    def __init__(self, store: Store, clock: Clock, *, use_rollups: bool = True) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        use_rollups: bool = True,
+        catch_up: Callable[[], object] | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.sql = Builder(store.dialect)
-        self.fast = FastPath(Rollups(store, lambda _: None, create=False)) if use_rollups else None
+        rollups = Rollups(store, lambda _: None, create=False)
+        self.fast = FastPath(rollups, catch_up) if use_rollups else None
         self.goals = GoalQueries(self)
 
     def _route(
@@ -102,7 +129,7 @@ class QueryEngine:
         """``goals``: load the app's goals even without an ``event:goal`` filter (which loads
         and checks them)."""
         for f in q.filters:
-            dimension(f.dimension, "filters")
+            check_filter(f)
         app_goals: tuple[Goal, ...] = ()
         if goals or any(f.dimension == GOAL for f in q.filters):
             app_goals = tuple(self.store.list_goals(q.app.id))
@@ -136,7 +163,7 @@ class QueryEngine:
     def _run(self, sql: Sql) -> list[tuple[Any, ...]]:
         return self.store.answer(sql.text, sql.params)
 
-    def _totals(self, scope: Scope, metrics: list[str]) -> dict[str, float | int]:
+    def _totals(self, scope: Scope, metrics: list[str]) -> dict[str, Number]:
         hit_m, sess_m = split_metrics(metrics)
         row = self._run(self.sql.totals(scope, hit_m, sess_m))[0]
         values = dict(zip(hit_m + sess_m, row, strict=True))
@@ -145,7 +172,7 @@ class QueryEngine:
             values["conversion_rate"] = _rate(values["visitors"], base.get(None))
         return {m: _number(m, values.get(m)) for m in metrics}
 
-    def _totals_any(self, q: QuerySpec, w: Window, metrics: list[str]) -> dict[str, float | int]:
+    def _totals_any(self, q: QuerySpec, w: Window, metrics: list[str]) -> dict[str, Number]:
         route = self._route(q, w, None, metrics)
         if route.rollups and self.fast is not None:
             row = self.fast.table(q.app.id, w, None, metrics, "all").get(("", ""), {})
@@ -165,13 +192,22 @@ class QueryEngine:
     ) -> dict[str, dict[str, float | int | None]]:
         wanted = list(check_metrics(list(metrics)))
         self._check_revenue(wanted)
+        counted = [m for m in wanted if m != "time_on_page"]
         w = self.window(q)
-        scope = self.scope(q, w, self._route(q, w, None, wanted))
+        scope = self.scope(q, w, self._route(q, w, None, counted))
         self._check_conversion(scope, wanted)
-        now = self._totals_any(q, w, wanted)
+        self._check_time_on_page(q, wanted, None)
+
+        def totals(w: Window) -> dict[str, Number]:
+            out: dict[str, Number] = dict(self._totals_any(q, w, counted)) if counted else {}
+            if "time_on_page" in wanted:
+                out["time_on_page"] = self._time_on_page(q, w, False).get(None)
+            return out
+
+        now = totals(w)
         out: dict[str, dict[str, float | int | None]] = {m: {"value": now[m]} for m in wanted}
         if compare:
-            before = self._totals_any(q, previous(w, q.period), wanted)
+            before = totals(previous(w, q.period))
             for m in wanted:
                 out[m]["change"] = change(m, now[m], before[m])
         return out
@@ -181,6 +217,10 @@ class QueryEngine:
     ) -> list[dict[str, object]]:
         wanted = list(check_metrics(list(metrics)))
         self._check_revenue(wanted)
+        if "time_on_page" in wanted:
+            raise QueryError(
+                "metrics", "time_on_page is answered per period or page, not per bucket"
+            )
         interval = interval or default_interval(q.period)
         if interval == "date":  # Plausible v1's name for daily buckets
             interval = "day"
@@ -232,28 +272,67 @@ class QueryEngine:
         limit: int = 10,
         page: int = 1,
     ) -> list[dict[str, object]]:
+        """Metrics per value of a dimension, best first by the first metric (values ascending
+        for ties); ``page`` counts from 1."""
+        if page < 1:
+            raise QueryError("page", "page must be 1 or more")
+        return self._breakdown(q, dimension_name, metrics, limit, (page - 1) * limit)[0]
+
+    def _breakdown(
+        self,
+        q: QuerySpec,
+        dimension_name: str,
+        metrics: Sequence[str],
+        limit: int,
+        offset: int,
+        sort: str | None = None,
+    ) -> tuple[list[dict[str, object]], int | None]:
+        """:meth:`breakdown` from the ``offset``-th row, sorted by ``sort`` (default: the first
+        metric); also the number of values in all when the rollups answered (else None)."""
         wanted = list(check_metrics(list(metrics)))
+        counted = [m for m in wanted if m != "time_on_page"] or ["pageviews"]
         dim = dimension(dimension_name, "property")
         if not 1 <= limit <= MAX_LIMIT:
             raise QueryError("limit", f"limit must be between 1 and {MAX_LIMIT}")
-        if page < 1:
-            raise QueryError("page", "page must be 1 or more")
         if dim.name == GOAL:  # always exact, from the raw events
-            return self.goals.breakdown(q, wanted, limit, page)
+            return self.goals.breakdown(q, wanted, limit, offset // limit + 1), None
         self._check_revenue(wanted)
         w = self.window(q)
         bots_only = dim.name == "bot:name"
-        route = self._route(q, w, dim, wanted, bots=bots_only)
+        route = self._route(q, w, dim, counted, bots=bots_only)
         scope = self.scope(
             q, w, route, bots_only=bots_only, pageviews_only=dim.name == "event:page"
         )
         self._check_conversion(scope, wanted)
-        hit_m, sess_m = split_metrics(wanted)
-        sort = next((m for m in wanted if m != "conversion_rate"), "visitors")
+        self._check_time_on_page(q, wanted, dim)
+        hit_m, sess_m = split_metrics(counted)
+        sort = sort or next((m for m in counted if m != "conversion_rate"), "visitors")
+        found: list[dict[str, Any]]
+        total = None
         if route.rollups and self.fast is not None:
-            quick = self.fast.breakdown(q.app.id, w, dim, wanted, sort, limit, page)
-            return [{dim.short: v, **{m: _number(m, r.get(m)) for m in wanted}} for v, r in quick]
-        sql = self.sql.breakdown(scope, dim, hit_m, sess_m, sort, limit, (page - 1) * limit)
+            quick, total = self.fast.breakdown(q.app.id, w, dim, counted, sort, limit, offset)
+            found = [{"k": v, **r} for v, r in quick]
+        else:
+            found = self._raw_breakdown(scope, dim, counted, hit_m, sess_m, sort, limit, offset)
+        if "time_on_page" in wanted:
+            times = self._time_on_page(q, w, True)
+            for r in found:
+                r["time_on_page"] = times.get(r["k"])
+        rows = [{dim.short: r["k"], **{m: _number(m, r.get(m)) for m in wanted}} for r in found]
+        return rows, total
+
+    def _raw_breakdown(
+        self,
+        scope: Scope,
+        dim: Dim,
+        wanted: list[str],
+        hit_m: list[str],
+        sess_m: list[str],
+        sort: str,
+        limit: int,
+        offset: int,
+    ) -> list[dict[str, Any]]:
+        sql = self.sql.breakdown(scope, dim, hit_m, sess_m, sort, limit, offset)
         found = [dict(zip(["k", *hit_m, *sess_m], row, strict=True)) for row in self._run(sql)]
         if "conversion_rate" in wanted and found:
             base: dict[Any, Any]
@@ -264,16 +343,191 @@ class QueryEngine:
                 base = {r["k"]: total for r in found}
             for r in found:
                 r["conversion_rate"] = _rate(r.get("visitors"), base.get(r["k"]))
-        return [{dim.short: r["k"], **{m: _number(m, r.get(m)) for m in wanted}} for r in found]
+        return found
+
+    def first_day(self, app: App) -> date | None:
+        """The local day of the app's first stored hit (bots aside), if it has any."""
+        found = self._run(self.sql.first_hit(app.id))[0][0]
+        if found is None:
+            return None
+        return local_day(int(found), zone(app.timezone or "UTC"))
 
     def funnel(self, q: QuerySpec, funnel: Funnel) -> dict[str, Any]:
         """Each step's visitors, drop-off and conversion (footfall.query.goals), exact."""
         return self.goals.funnel(q, funnel)
 
     def realtime_visitors(self, app: App) -> int:
+        """Unique visitors who viewed a page in the last five minutes (Plausible's current
+        visitors: custom events alone do not make a visitor current)."""
         w = window("realtime", None, app.timezone, self.clock.now_ms())
-        sql = self.sql.realtime(Scope(app.id, w))
+        sql = self.sql.realtime(Scope(app.id, w, pageviews_only=True))
         return int(self._run(sql)[0][0])
+
+    # -- time on page -----------------------------------------------------------------------
+    def _check_time_on_page(self, q: QuerySpec, wanted: Sequence[str], dim: Dim | None) -> None:
+        if "time_on_page" not in wanted:
+            return
+        if dim is not None and dim.name != "event:page":
+            raise QueryError("metrics", "time_on_page is answered per page (event:page) only")
+        if dim is None and not any(f.dimension == "event:page" for f in q.filters):
+            raise QueryError("metrics", "time_on_page needs an event:page filter or dimension")
+
+    def _time_on_page(self, q: QuerySpec, w: Window, by_page: bool) -> dict[Any, int | None]:
+        """Seconds on a page (per page, or None for the pages of the event:page filters), as
+        Plausible's time on page from hits: the time from a hit to the session's next one,
+        summed, over the number of times the next hit was on another page (None when it never
+        was). The event:page filters pick the pages timed, not the hits (custom property
+        filters are left out per page)."""
+        pages = tuple(f for f in q.filters if f.dimension == "event:page")
+        others = tuple(
+            f
+            for f in q.filters
+            if f.dimension != "event:page"
+            and not (by_page and f.dimension.startswith(PROPS_PREFIX))
+        )
+        route = self._route(q, w, None, ["time_on_page"])
+        scope = Scope(q.app.id, w, others, q.include_bots, sessions_table=route.sessions_table)
+        out: dict[Any, int | None] = {}
+        for key, seconds, transitions in self._run(self.sql.time_on_page(scope, pages, by_page)):
+            out[key] = round(float(seconds) / int(transitions)) if transitions else None
+        return out
+
+    # -- grouped (the v2 API's queries) -----------------------------------------------------
+    def grouped(
+        self,
+        q: QuerySpec,
+        metrics: Sequence[str],
+        keys: Sequence[str] = (),
+        order: Sequence[tuple[str, bool]] = (),
+        limit: int = MAX_LIMIT,
+        offset: int = 0,
+        total: bool = False,
+    ) -> tuple[list[Row], int | None]:
+        """Metrics per combination of ``keys`` (dimension names, or time:hour|day|week|month),
+        only the combinations with hits, ordered by ``order`` ((metric or key, descending?),
+        ties by the keys ascending), from the ``offset``-th row; and, with ``total``, how many
+        rows there are in all.
+
+        Metrics mean what they mean in the other calls, but ``conversion_rate``: the share of
+        all the period's visitors (under the visit filters), one denominator for every row, as
+        Plausible's; ``time_on_page`` needs no keys (and an event:page filter) or event:page
+        alone."""
+        wanted = list(check_metrics(list(metrics)))
+        self._check_revenue(wanted)
+        if not 1 <= limit <= MAX_LIMIT:
+            raise QueryError("limit", f"limit must be between 1 and {MAX_LIMIT}")
+        if offset < 0:
+            raise QueryError("offset", "offset must be 0 or more")
+        parsed = [self._key(k) for k in keys]
+        dims = [k.dim for k in parsed if k.dim is not None]
+        for name, _ in order:
+            if name not in wanted and name not in keys:
+                raise QueryError("order_by", f"{name!r} is neither a metric nor a key asked for")
+        if "time_on_page" in wanted:
+            if list(keys) not in ([], ["event:page"]):
+                raise QueryError("metrics", "time_on_page is answered per page (event:page) only")
+            self._check_time_on_page(q, wanted, dims[0] if dims else None)
+        counted = [m for m in wanted if m not in DERIVED_METRICS]
+        if "conversion_rate" in wanted and "visitors" not in counted:
+            counted.append("visitors")
+        if parsed and not counted:  # the rows time on page is told for
+            counted = ["pageviews"]
+        w = self.window(q)
+        one_dim = dims[0] if len(dims) == 1 and len(parsed) == 1 else None
+        route = self._route(
+            q, w, one_dim, counted or ["events"], buckets=all(k.interval != "hour" for k in parsed)
+        )
+        scope = self.scope(q, w, route, pageviews_only="event:page" in keys)
+        self._check_conversion(scope, wanted)
+        # conversion_rate has one denominator for every row: it sorts as visitors do
+        sql_order = [("visitors" if n == "conversion_rate" else n, d) for n, d in order]
+        in_python = any(n == "time_on_page" for n, _ in order)  # known after the rows
+        rows: list[Row]
+        count: int | None = None
+        sliced = False  # rows are the page asked for already
+        if not parsed:
+            rows = [([], dict(self._totals_any(q, w, counted)) if counted else {})]
+            count = 1
+        elif one_dim and counted and not in_python and sql_order in ([], [(counted[0], True)]):
+            # the breakdown (from the rollups when they hold it), best first by that metric
+            found, count = self._breakdown(q, one_dim.name, counted, limit, offset, counted[0])
+            rows = [
+                ([str(r[one_dim.short])], {m: _as_number(r[m]) for m in counted}) for r in found
+            ]
+            sliced = True
+        elif len(parsed) == 1 and parsed[0].dim is None and route.rollups and self.fast:
+            interval = parsed[0].interval or "day"
+            table = self.fast.table(q.app.id, w, None, counted, interval)
+            rows = [([k], dict(v)) for (k, _), v in sorted(table.items())]
+            count, in_python = len(rows), True
+        else:
+            hit_m, sess_m = split_metrics(counted)
+            refs = [(f"k{list(keys).index(n)}" if n in keys else n, d) for n, d in sql_order]
+            sql = self.sql.grouped(
+                scope,
+                parsed,
+                hit_m,
+                sess_m,
+                [] if in_python else refs,
+                None if in_python else limit,
+                0 if in_python else offset,
+            )
+            names = [*hit_m, *sess_m]
+            rows = [
+                (
+                    [str(v) for v in row[: len(parsed)]],
+                    dict(zip(names, row[len(parsed) :], strict=True)),
+                )
+                for row in self._run(sql)
+            ]
+            sliced = not in_python
+            if in_python:
+                count = len(rows)
+        if total and count is None:
+            hit_m, sess_m = split_metrics(counted)
+            inner = self.sql.grouped(scope, parsed, hit_m, sess_m, [])
+            count = int(self._run(Sql("SELECT count(*) FROM (").extend(inner).add(") c"))[0][0])
+        if "time_on_page" in wanted:
+            times = self._time_on_page(q, w, bool(parsed))
+            for key_values, values in rows:
+                values["time_on_page"] = times.get(key_values[0] if key_values else None)
+        if "conversion_rate" in wanted:
+            base = self._base_visitors(scope, None).get(None)
+            for _, values in rows:
+                values["conversion_rate"] = _rate(values.get("visitors"), base)
+        if in_python:
+            rows = _sorted(rows, list(keys), order)
+        if not sliced:
+            rows = rows[offset : offset + limit]
+        out = [(kv, {m: _number(m, values.get(m)) for m in wanted}) for kv, values in rows]
+        return out, (count if total else None)
+
+    @staticmethod
+    def _key(name: str) -> Key:
+        if name in TIME_KEYS:
+            return Key(interval=TIME_KEYS[name])
+        dim = dimension(name, "dimensions")
+        if dim.name == "bot:name":
+            raise QueryError("dimensions", "bot:name is the bot report's (the v1 breakdown)")
+        return Key(dim=dim)
+
+
+def _as_number(value: object) -> Number:
+    return value if isinstance(value, int | float) else None
+
+
+def _sorted(rows: list[Row], keys: list[str], order: Sequence[tuple[str, bool]]) -> list[Row]:
+    """Rows in ``order`` ((metric or key, descending?); missing values last), ties by the keys."""
+    out = sorted(rows, key=lambda r: r[0])
+
+    def value(row: Row, name: str) -> Any:
+        return row[0][keys.index(name)] if name in keys else row[1].get(name)
+
+    for name, desc in reversed(order):
+        present = [r for r in out if value(r, name) is not None]
+        missing = [r for r in out if value(r, name) is None]
+        out = sorted(present, key=lambda r: value(r, name), reverse=desc) + missing
+    return out
 
 
 def _rate(part: Any, whole: Any) -> float:

@@ -2,27 +2,35 @@
 the one place that decides whether the rollups or the raw events answer a query.
 
 Rollups answer whole local days (every period but realtime), no filters, bots excluded, rollups present and
-in the app's current time zone, and metrics/dimensions the rollups hold. Counts (pageviews, events,
+in the app's current time zone, and metrics/dimensions the rollups hold. They are folded in batches
+(footfall.store.rollups.feed): a query never reads them, nor the ``sessions`` table, while hits of
+the app near its period wait to be folded in. With ``catch_up`` (the server's feed) the waiting hits
+are folded in first; without it (the CLI, while a server writes) such a query reads raw events.
+Either way every answer counts every hit stored, so totals and breakdowns agree. Counts (pageviews, events,
 visits, bounce rate, visit duration, views per visit) are exact and equal the raw answers; unique
 visitors are HyperLogLog estimates (exact in practice below a few hundred, ~1.6 % standard error for
 the total, ~3.3 % per dimension value). A breakdown sorted by visitors ranks the top
-``max(20, 2 × limit × page)`` values by pageviews (event dimensions) or visits (visit dimensions),
+``max(20, 2 × (offset + limit))`` values by pageviews (event dimensions) or visits (visit dimensions),
 then orders those by estimated visitors.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from footfall.query.dialects import DIALECTS
 from footfall.query.periods import Window, bucket_keys
-from footfall.query.spec import HIT_METRICS, SESSION_METRICS, Dim
+from footfall.query.spec import HIT_METRICS, NONE_VALUE, SESSION_METRICS, Dim
+from footfall.query.sql import SESSION_HORIZON_MS  # a session's hits this far out count too
 from footfall.store.rollups import Rollups
 from footfall.store.rollups.shape import SESSION_DIMS, SKETCH_DIMS, TOTAL, precision
 
+log = logging.getLogger("footfall.query")
 Unit = tuple[str, date]  # ("d" | "w" | "m", first day of the unit)
 
 
@@ -93,9 +101,13 @@ RAW = Route(rollups=False, sessions_table=False)
 
 
 class FastPath:
-    def __init__(self, rollups: Rollups) -> None:
+    """``catch_up``: folds every written hit in before a query reads the rollups (the server's
+    ``RollupFeed.fold``; it waits for a fold under way)."""
+
+    def __init__(self, rollups: Rollups, catch_up: Callable[[], object] | None = None) -> None:
         self.r = rollups
         self.store = rollups.store
+        self.catch_up = catch_up
         self._meta_key: tuple[object, str] | None = None
         self._meta: tuple[dict[str, str], set[tuple[str, date] | None]] = ({}, set())
 
@@ -116,7 +128,7 @@ class FastPath:
         its buckets are days, weeks or months), no filters, no bots, and metrics they hold for
         the dimension. Otherwise raw events answer it, reading visits from the ``sessions``
         table when that holds every session of the app (time zone does not matter there)."""
-        if not self.r.enabled:
+        if not self.r.enabled or not self.folded(app_id, w):
             return RAW
         state, stale = self.meta(app_id)
         complete = app_id in state and None not in stale
@@ -130,6 +142,23 @@ class FastPath:
             and _held(dim, metrics)
         )
         return Route(rollups=rollups, sessions_table=complete)
+
+    def folded(self, app_id: str, w: Window) -> bool:
+        """Whether the rollups (and the sessions table) hold every hit of the app that can count
+        in ``w``: after ``catch_up``, or when none near the window waits to be folded in."""
+        if self.catch_up is not None:
+            try:
+                self.catch_up()
+                return True
+            except Exception:  # the fold flags what failed for a rebuild; answer from raw now
+                log.exception("folding waiting hits in before a query failed")
+                return False
+        span = self.r.unfolded(app_id)
+        return (
+            span is None
+            or span[1] < w.start_ms - SESSION_HORIZON_MS
+            or span[0] >= w.end_ms + SESSION_HORIZON_MS
+        )
 
     def meta(self, app_id: str) -> tuple[dict[str, str], set[tuple[str, date] | None]]:
         """Rollup state and stale units, read once per store write generation (every write in
@@ -152,9 +181,10 @@ class FastPath:
         if not keyed_units:
             return {}
         days = [u[1] for u, _ in keyed_units]
+        value = _value(dim, "h.value")
         sql = (
             "WITH u AS (SELECT unnest(?) AS unit, unnest(?::DATE[]) AS day, unnest(?) AS k),"
-            " r AS (SELECT u.k, h.value, h.reg, max(h.rho) AS rho FROM rollup_hll h"
+            f" r AS (SELECT u.k, {value} AS value, h.reg, max(h.rho) AS rho FROM rollup_hll h"
             " JOIN u ON u.unit = h.unit AND u.day = h.day"
             " WHERE h.app_id = ? AND h.dim = ? AND h.day >= ? AND h.day <= ?"
         )
@@ -170,7 +200,7 @@ class FastPath:
         if values is not None:  # bound one by one: the scan can use them to skip row groups
             if not values:
                 return {}
-            sql += f" AND h.value IN ({', '.join('?' for _ in values)})"
+            sql += f" AND {value} IN ({', '.join('?' for _ in values)})"
             params.extend(values)
         sql += (
             " GROUP BY 1, 2, 3), e AS (SELECT k, value, count(*) AS nz,"
@@ -203,7 +233,8 @@ class FastPath:
             "month": "strftime(date_trunc('month', day), '%Y-%m-%d')",
         }
         rows = self.store.answer(
-            f"SELECT {keys[key]}, value, {cols} FROM {table} WHERE app_id = ? AND dim = ?"
+            f"SELECT {keys[key]}, {_value(dim, 'value')}, {cols} FROM {table}"
+            " WHERE app_id = ? AND dim = ?"
             " AND day >= ? AND day <= ? GROUP BY 1, 2" + having,
             [app_id, dim, w.first_day, w.last_day],
         )
@@ -249,9 +280,17 @@ class FastPath:
         return {k: finish(v, metrics) for k, v in out.items()}
 
     def breakdown(
-        self, app_id: str, w: Window, dim: Dim, metrics: list[str], sort: str, limit: int, page: int
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """Rows (value, metrics) best first, for a query :meth:`route` sent here."""
+        self,
+        app_id: str,
+        w: Window,
+        dim: Dim,
+        metrics: list[str],
+        sort: str,
+        limit: int,
+        offset: int = 0,
+    ) -> tuple[list[tuple[str, dict[str, Any]]], int]:
+        """Rows (value, metrics) best first from the ``offset``-th, for a query :meth:`route`
+        sent here, and how many values there are in all."""
         name = dim.name
         hit_m = [m for m in metrics if m in ("pageviews", "events")]
         sess_m = [m for m in metrics if m in SESSION_METRICS]
@@ -269,7 +308,8 @@ class FastPath:
         if not hit_m and "visitors" not in metrics:  # visit metrics only: values with visits
             sums = {v: row for v, row in sums.items() if row.get("visits")}
         rows = {v: finish(row, [*metrics, proxy]) for v, row in sums.items()}
-        want = page * limit
+        total = len(rows)
+        want = offset + limit
         if "visitors" in metrics:
             if sort == "visitors":
                 ranked = sorted(rows, key=lambda v: (-rows[v][proxy], v))
@@ -280,8 +320,17 @@ class FastPath:
             rows = {v: rows[v] for v in values}
             for v in values:
                 rows[v]["visitors"] = found.get(("", v), 0)
-        best = sorted(rows, key=lambda v: (-rows[v][sort], v))[want - limit : want]
-        return [(v, {m: rows[v][m] for m in metrics}) for v in best]
+        best = sorted(rows, key=lambda v: (-rows[v][sort], v))[offset:want]
+        return [(v, {m: rows[v][m] for m in metrics}) for v in best], total
+
+
+def _value(dim: str, column: str) -> str:
+    """A rollup row's value as the raw path shows it (footfall.query.sql.Builder.value): the
+    referrer is grouped by host and path, its rows of one merged in one sum or sketch."""
+    if dim != "visit:referrer":
+        return column
+    label = DIALECTS["duckdb"].referrer.format(x=column)
+    return f"coalesce(nullif({label}, ''), '{NONE_VALUE}')"
 
 
 def finish(v: dict[str, Any], metrics: list[str]) -> dict[str, Any]:

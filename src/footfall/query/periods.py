@@ -106,6 +106,8 @@ def window(period: str, date_param: str | None, tz_name: str, now_ms: int) -> Wi
         if not date_param or "," not in date_param:
             raise QueryError("date", "period=custom needs date=YYYY-MM-DD,YYYY-MM-DD")
         a, b = date_param.split(",", 1)
+        if "T" in a or "T" in b:
+            return _time_window(a, b, tz)
         first, last = parse_day(a), parse_day(b)
         if last < first:
             raise QueryError("date", "the custom range ends before it starts")
@@ -121,6 +123,33 @@ def window(period: str, date_param: str | None, tz_name: str, now_ms: int) -> Wi
     first = _add_months(end.replace(day=1), -(months - 1))
     last = _add_months(end.replace(day=1), 1) - timedelta(days=1)
     return day_window(first, last, tz)
+
+
+def _instant_ms(text: str) -> int:
+    """An ISO 8601 date-time with its UTC offset (``2026-01-31T12:00:00+01:00``, ``…Z``)."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise QueryError(
+            "date", f"{text!r} is not a date-time like 2026-01-31T12:00:00+01:00"
+        ) from None
+    if when.tzinfo is None:
+        raise QueryError("date", f"{text!r} needs its UTC offset (+01:00, Z)")
+    if not MIN_DAY <= when.astimezone(UTC).date() <= MAX_DAY:
+        raise QueryError("date", f"{text!r} is out of range ({MIN_DAY} to {MAX_DAY})")
+    return int(when.timestamp() * 1000)
+
+
+def _time_window(first: str, last: str, tz: ZoneInfo) -> Window:
+    """From one instant to another, both included to the second (no whole days: answered from
+    raw events, hour buckets)."""
+    start, end = _instant_ms(first), _instant_ms(last)
+    end = end - end % 1000 + 1000  # its whole last second
+    if end <= start:
+        raise QueryError("date", "the custom range ends before it starts")
+    if end - start > 3660 * 86_400_000:
+        raise QueryError("date", "a custom range covers at most ten years")
+    return Window(start, end, None, None, str(tz.key))
 
 
 def previous(w: Window, period: str) -> Window:

@@ -7,15 +7,22 @@ only ever bound as parameters.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+import re2
 
 from footfall.globs import glob_to_regex
 from footfall.model import App, Goal
 
-FilterOp = Literal["==", "!=", "~", "!~"]
+# ==, != (with * and ** wildcards), ~, !~ (contains): the filters= text of the v1 API, CLI and
+# dashboard; is, is_not (exact), matches, matches_not (a regular expression found in the value):
+# the JSON filters of the v2 API
+FilterOp = Literal["==", "!=", "~", "!~", "is", "is_not", "matches", "matches_not"]
+NEGATED_OPS = frozenset({"!=", "!~", "is_not", "matches_not"})
 
 
 class QueryError(ValueError):
@@ -31,11 +38,13 @@ class QueryError(ValueError):
 class Filter:
     dimension: str  # e.g. "event:page", "visit:country", "event:props:plan"
     op: FilterOp
-    value: str  # "|" separates alternatives; for ==/!= a "*" makes it a wildcard
+    value: str = ""  # "|" separates alternatives; for ==/!= a "*" makes it a wildcard
+    values: tuple[str, ...] = ()  # the alternatives as a list (then ``value`` is not read)
+    case_sensitive: bool = True  # False: is/is_not/contains compare lower-cased
 
     @property
     def alternatives(self) -> tuple[str, ...]:
-        return tuple(v for v in self.value.split("|"))
+        return self.values or tuple(v for v in self.value.split("|"))
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,7 @@ METRICS: tuple[str, ...] = (
     "bounce_rate",
     "visit_duration",
     "conversion_rate",
+    "time_on_page",
     "total_revenue",
     "average_revenue",
 )
@@ -64,6 +74,8 @@ SESSION_METRICS = frozenset({"visits", "views_per_visit", "bounce_rate", "visit_
 HIT_METRICS = frozenset({"visitors", "pageviews", "events"})
 # revenue of revenue goals: only in a breakdown by event:goal (footfall.query.goals)
 REVENUE_METRICS = frozenset({"total_revenue", "average_revenue"})
+# computed by a query of their own (footfall.query.engine), never by the rollups
+DERIVED_METRICS = frozenset({"conversion_rate", "time_on_page"})
 
 PERIODS = ("day", "7d", "30d", "month", "6mo", "12mo", "custom", "realtime")
 INTERVALS = ("minute", "hour", "day", "week", "month")
@@ -177,6 +189,35 @@ def parse_filters(text: str | None, param: str = "filters") -> tuple[Filter, ...
 
 
 wildcard_regex = glob_to_regex  # the same globs as excluded paths
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(text: str) -> Any:
+    return re2.compile(text, options=_RE2_OPTIONS)
+
+
+def pattern(text: str, param: str = "filters") -> Any:
+    """A regular expression of a ``matches`` filter, compiled by RE2 (the stores' syntax), or
+    QueryError naming ``param``."""
+    if len(text) > 1000:
+        raise QueryError(param, "a regular expression of at most 1000 characters")
+    try:
+        return _compiled(text)
+    except re2.error as exc:
+        why = exc.args[0] if exc.args else ""
+        why = why.decode("utf-8", "replace") if isinstance(why, bytes) else str(why)
+        raise QueryError(param, f"bad regular expression {text!r}: {why}") from None
+
+
+def check_filter(f: Filter, param: str = "filters") -> None:
+    """The filter's dimension is allow-listed and its regular expressions compile."""
+    dimension(f.dimension, param)
+    if f.op in ("matches", "matches_not"):
+        for alt in f.alternatives:
+            pattern(alt, param)
 
 
 def matching_goals(f: Filter, goals: Sequence[Goal]) -> list[Goal]:

@@ -22,6 +22,7 @@ from footfall.query.dialects import dialect
 from footfall.query.periods import Window, as_utc, utc_offsets
 from footfall.query.spec import (
     GOAL,
+    NEGATED_OPS,
     NONE_VALUE,
     SESSION_METRICS,
     Dim,
@@ -80,6 +81,15 @@ def _visit_column(dim: Dim) -> str:
     return "v_" + dim.short
 
 
+@dataclass(frozen=True)
+class Key:
+    """What a grouped query groups by: a dimension, or a time bucket (``interval``: hour, day,
+    week, month; hits by their time, visits by their start)."""
+
+    dim: Dim | None = None
+    interval: str = "day"
+
+
 class Builder:
     """Builds the WITH clause (sessions, hits, visits) and the aggregate queries over it."""
 
@@ -92,6 +102,8 @@ class Builder:
         the session columns (``visit_alias``, default the same row)."""
         if dim.level == "visit":
             col = f"{visit_alias or alias}.{_visit_column(dim)}"
+            if dim.name == "visit:referrer":  # shown and grouped as Plausible does: host/path
+                col = self.d.referrer.format(x=col)
             return Sql(f"coalesce(nullif({col}, ''), '{NONE_VALUE}')")
         if dim.column == "props":
             return Sql(
@@ -112,12 +124,21 @@ class Builder:
             return self.goal_filter(f, alias, goals)
         dim = dimension(f.dimension, "filters")
         expr = self.value(dim, alias, visit_alias)
+        fold = not f.case_sensitive and f.op not in ("matches", "matches_not")
+        if fold:
+            expr = Sql(f"lower({expr.text})", expr.params)
         out = Sql("(")
         for i, alt in enumerate(f.alternatives):
             if i:
                 out.add(" OR ")
+            if fold:
+                alt = alt.lower()
             if f.op in ("~", "!~"):
                 out.add(self.d.contains.format(x=expr.text, p="?"), *expr.params, alt)
+            elif f.op in ("matches", "matches_not"):
+                out.add(self.d.matches.format(x=expr.text, p="?"), *expr.params, alt)
+            elif f.op in ("is", "is_not"):
+                out.add(f"{expr.text} = ?", *expr.params, alt)
             elif "*" in alt and "*" not in alt.replace("**", ""):  # only **: a LIKE pattern
                 out.add(self.d.like.format(x=expr.text, p="?"), *expr.params, like_pattern(alt))
             elif "*" in alt:
@@ -127,7 +148,7 @@ class Builder:
             else:
                 out.add(f"{expr.text} = ?", *expr.params, alt)
         out.add(")")
-        if f.op in ("!=", "!~"):
+        if f.op in NEGATED_OPS:
             return Sql("NOT ").extend(out)
         return out
 
@@ -214,7 +235,7 @@ class Builder:
         *,
         sessions: bool,
         event_filters: bool = True,
-        group: Dim | None = None,
+        groups: tuple[Dim, ...] = (),
         extra: Sequence[str] = (),
     ) -> Sql:
         """``sess`` (sessions touching the window that pass the visit filters), ``hits`` (hits in
@@ -245,8 +266,9 @@ class Builder:
                 out.add(" AND ").extend(self.condition(f, "s"))
             out.add("), ")
         cols = ["visitor_id", "session_id", "event", "ts", "path", "hostname", "bot"]
-        if group is not None and group.level == "event" and group.name != GOAL:
-            extra = [*extra, group.column]  # props, title (any hit column grouped on)
+        for group in groups:
+            if group.level == "event" and group.name != GOAL:
+                extra = [*extra, group.column]  # props, title (any hit column grouped on)
         if any(f.dimension == GOAL for f in scope.event_filters):
             extra = [*extra, "props"]  # goals may match properties
         cols += [c for c in dict.fromkeys(extra) if c not in cols]  # names from our own code
@@ -392,7 +414,7 @@ class Builder:
             scope,
             visit_dims,
             sessions=bool(sess_m or scope.visit_filters or visit_dims),
-            group=dim,
+            groups=(dim,),
         )
         parts: list[tuple[str, Sql]] = []
         if hit_m:
@@ -426,9 +448,7 @@ class Builder:
     def goal_breakdown(self, scope: Scope, goals: Sequence[Goal]) -> Sql:
         """Rows (goal index, visitors, events, pageviews, revenue total, revenue mean) for the
         goals with a completion among the hits; a hit completing two goals counts for both."""
-        sql = self.with_clause(
-            scope, [], sessions=bool(scope.visit_filters), group=None, extra=("props",)
-        )
+        sql = self.with_clause(scope, [], sessions=bool(scope.visit_filters), extra=("props",))
         items = Sql()
         for i, goal in enumerate(goals):
             items.add(", " if i else "").add("CASE WHEN ").extend(self.goal_condition(goal, "h"))
@@ -487,6 +507,117 @@ class Builder:
             for k in range(1, len(steps) + 1)
         ]
         return sql.add(" SELECT " + ", ".join(cols))
+
+    def grouped(
+        self,
+        scope: Scope,
+        keys: list[Key],
+        hit_m: list[str],
+        sess_m: list[str],
+        order: list[tuple[str, bool]],
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Sql:
+        """Rows (key values…, hit metrics…, session metrics…) per combination of ``keys``.
+
+        ``order``: (metric name or ``k<i>`` for the i-th key, descending?), ties broken by the
+        keys. Hit metrics count the hits with those values; session metrics the visits (by
+        their start for a time key) with those visit values that had a hit with those event
+        values. ``limit=None``: every row (and no ORDER BY when ``order`` is empty)."""
+        dims = tuple(k.dim for k in keys if k.dim is not None)
+        visit_dims = [d for d in dims if d.level == "visit"]
+        event_dims = [d for d in dims if d.level == "event"]
+        sql = self.with_clause(
+            scope,
+            visit_dims,
+            sessions=bool(sess_m or scope.visit_filters or visit_dims),
+            groups=dims,
+        )
+        w = scope.window
+        group_by = " GROUP BY " + ", ".join(str(i + 1) for i in range(len(keys)))
+        parts: list[tuple[str, Sql]] = []
+        if hit_m:
+            part = Sql("SELECT ")
+            for i, k in enumerate(keys):
+                expr = (
+                    self.bucket("h.ts", w, k.interval) if k.dim is None else self.value(k.dim, "h")
+                )
+                part.extend(expr).add(f" AS k{i}, ")
+            part.add(", ".join(self.hit_aggregates(hit_m)) + " FROM hits h" + group_by)
+            parts.append(("a", part))
+        if sess_m:
+            part = Sql("SELECT ")
+            for i, k in enumerate(keys):
+                if k.dim is None:
+                    expr = self.bucket("s.started", w, k.interval)
+                elif k.dim.level == "visit":
+                    expr = self.value(k.dim, "s")
+                else:
+                    expr = Sql(f"g.e{event_dims.index(k.dim)}")
+                part.extend(expr).add(f" AS k{i}, ")
+            part.add(", ".join(self.session_aggregates(sess_m)))
+            if event_dims:  # the visits that had a hit with those values
+                part.add(" FROM (SELECT DISTINCT ")
+                for j, d in enumerate(event_dims):
+                    part.extend(self.value(d, "h")).add(f" AS e{j}, ")
+                part.add("h.session_id FROM hits h) g JOIN visits s ON s.session_id = g.session_id")
+            else:
+                part.add(" FROM visits s")
+            parts.append(("b", part.add(group_by)))
+        cols = ", ".join(f"{'a' if m in hit_m else 'b'}.{m} AS {m}" for m in hit_m + sess_m)
+        if len(parts) == 2:
+            names = ", ".join(f"coalesce(a.k{i}, b.k{i}) AS k{i}" for i in range(len(keys)))
+            on = " AND ".join(f"a.k{i} = b.k{i}" for i in range(len(keys)))
+            sql.add(f" SELECT {names}, {cols} FROM (").extend(parts[0][1])
+            sql.add(") a FULL JOIN (").extend(parts[1][1]).add(f") b ON {on}")
+        else:
+            alias, part = parts[0]
+            names = ", ".join(f"{alias}.k{i} AS k{i}" for i in range(len(keys)))
+            sql.add(f" SELECT {names}, {cols} FROM (").extend(part).add(f") {alias}")
+        if limit is None and not order:
+            return sql
+        terms: list[str] = []
+        for name, desc in order:
+            if name.startswith("k") and name[1:].isdigit():
+                ref = str(int(name[1:]) + 1)
+            else:
+                ref = f"{'a' if name in hit_m else 'b'}.{name}"
+            terms.append(f"{ref} {'DESC' if desc else 'ASC'} NULLS LAST")
+        terms += [str(i + 1) for i in range(len(keys))]
+        sql.add(" ORDER BY " + ", ".join(terms))
+        if limit is not None:
+            sql.add(" LIMIT ? OFFSET ?", limit, offset)
+        return sql
+
+    def time_on_page(self, scope: Scope, pages: tuple[Filter, ...], by_page: bool) -> Sql:
+        """Rows (page or NULL, seconds, transitions), as Plausible's legacy time on page: for
+        each hit, the time to the session's next hit; summed per (page, next page, session),
+        and divided (by the caller) by the number of those with a next page that is another
+        page. ``pages``: event:page filters, applied to the page a transition starts from."""
+        sql = self.with_clause(scope, [], sessions=bool(scope.visit_filters))
+        nxt = self.d.next_in_session
+        secs = self.d.seconds_between.format(a="t.next_ts", b="t.ts")
+        sql.add(
+            f", t AS (SELECT session_id, ts, path, {nxt.format(x='ts')} AS next_ts,"
+            f" {nxt.format(x='path')} AS next_path FROM hits)"
+            f", tr AS (SELECT t.path, t.next_path, t.session_id, sum({secs}) AS d FROM t"
+            " WHERE t.next_ts IS NOT NULL"
+        )
+        for f in pages:
+            sql.add(" AND ").extend(self.condition(f, "t"))
+        transitions = self.d.count_if.format(c="next_path <> path")
+        key = self.value(dimension("event:page"), "tr").text if by_page else "NULL"
+        return sql.add(
+            f" GROUP BY 1, 2, 3) SELECT {key}, sum(tr.d), {transitions} FROM tr GROUP BY 1"
+        )
+
+    def first_hit(self, app_id: str) -> Sql:
+        """One row: the time (epoch ms) of the app's first hit that is not a bot's."""
+        return Sql(
+            f"SELECT min({self.d.epoch_ms.format(x='ts')}) FROM events WHERE app_id = ?"
+            " AND coalesce(bot, '') = ''",
+            [app_id],
+        )
 
     def realtime(self, scope: Scope) -> Sql:
         sql = self.with_clause(scope, [], sessions=False)

@@ -69,6 +69,11 @@ def assert_same(fast: QueryEngine, raw: QueryEngine, app: App) -> None:
             assert fast.breakdown(q, dim, ms) == raw.breakdown(q, dim, ms), (period, date, dim)
         for dim in ("visit:entry_page", "visit:exit_page"):
             assert fast.breakdown(q, dim, SESSION) == raw.breakdown(q, dim, SESSION)
+        # the v2 API's grouped queries: totals, one breakdown, days from the rollups
+        for keys in ([], ["time:day"], ["time:week"], ["visit:country"], ["event:page"]):
+            ms = ["visitors", "pageviews"] if keys == ["event:page"] else metrics
+            got = fast.grouped(q, ms, keys, total=True)
+            assert got == raw.grouped(q, ms, keys, total=True), (period, date, keys)
         # filtered: raw hits joined to the materialised sessions table vs sessions from raw hits
         for text in (
             "visit:source==Google",
@@ -246,3 +251,44 @@ def test_units_cover_a_window_with_months_weeks_and_days() -> None:
     assert ("m", jan) not in stale
     assert ("w", date(2026, 1, 5)) in stale and ("w", date(2026, 1, 19)) in stale
     assert ("w", date(2026, 1, 12)) not in stale and ("d", date(2026, 1, 14)) in stale
+
+
+def test_referrers_are_grouped_by_host_and_path_in_rollups_and_raw(tmp_path: Path) -> None:
+    """Plausible shows referrers without scheme, www., query and trailing slash: variants of
+    one page are one row, from the rollups (sketches merged) as from raw hits."""
+    store, berlin, other = load(tmp_path / "r.duckdb", stored=False)
+    zones = {berlin.id: berlin.timezone, other.id: other.timezone}
+    variants = [
+        "https://www.example.org/a/",
+        "http://example.org/a",
+        "https://example.org/a?utm=x",
+        "https://example.org/",
+    ]
+    fold_in(
+        Rollups(store, zones.get),
+        [
+            Hit(
+                hit_id=f"r{i}",
+                app_id=berlin.id,
+                ts=at("2026-01-09 10:00") + i,
+                visitor_id=f"v{i}",
+                session_id=f"s{i}",
+                referrer=ref,
+                path="/",
+            )
+            for i, ref in enumerate(variants)
+        ],
+    )
+    fast, raw = engines(store)
+    q = QuerySpec(berlin, "day", "2026-01-09")
+    want = [
+        {"referrer": "example.org/a", "visitors": 3, "visits": 3},
+        {"referrer": "example.org", "visitors": 1, "visits": 1},
+    ]
+    try:
+        for engine in (fast, raw):
+            assert engine.breakdown(q, "visit:referrer", ["visitors", "visits"]) == want
+        fq = QuerySpec(berlin, "day", "2026-01-09", parse_filters("visit:referrer==example.org/a"))
+        assert raw.aggregate(fq, ["visitors"]) == {"visitors": {"value": 3}}
+    finally:
+        store.close()

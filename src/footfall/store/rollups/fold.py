@@ -58,6 +58,13 @@ _EARLIER_STORED = (
     "SELECT count(*) > 0 FROM events WHERE app_id = ? AND (fold_seq IS NULL OR fold_seq <= ?)"
 )
 _OLDEST_MERGED = Statement("SELECT epoch_ms(min(started)) FROM _rb_old")
+_FEED_EXISTS = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'rollup_feed'"
+# an app's hits written through the feed after its bookmark (footfall.store.rollups.feed): the
+# bookmark and the hits read in one statement, so a fold committing meanwhile is seen whole or not
+_UNFOLDED_SPAN = (
+    "SELECT epoch_ms(min(ts)), epoch_ms(max(ts)) FROM events WHERE app_id = ? AND fold_seq >"
+    " (SELECT coalesce(max(folded), 0) FROM rollup_feed WHERE app_id IN ('', ?))"
+)
 
 
 def _local(ms: int, z: Any) -> date:
@@ -81,6 +88,7 @@ class Rollups:
         self.tz_of = tz_of
         self.clock = clock or SystemClock()
         self.enabled = store.dialect == "duckdb"  # the rollup SQL is written for DuckDB
+        self._fed = False  # the feed's bookmarks table exists (seen once)
         if self.enabled and create:
             store.write([(ddl, []) for ddl in TABLES_DDL])
         elif self.enabled:
@@ -98,6 +106,19 @@ class Rollups:
         """Stale week/month units as (unit, first day); ``None`` when a rebuild is pending."""
         rows = self.store.fetch(STALE_UNITS, [app_id])
         return {None if unit == "x" else (unit, day) for unit, day in rows}
+
+    def unfolded(self, app_id: str) -> tuple[int, int] | None:
+        """(first, last) time in ms of the app's hits written through the feed but not folded in
+        yet, or None when there are none (the rollups and the ``sessions`` table hold all its
+        hits). For readers without the feed at hand: the CLI, while a server writes."""
+        if not self.enabled:
+            return None
+        if not self._fed:
+            self._fed = bool(self.store.fetch(_FEED_EXISTS)[0][0])
+            if not self._fed:  # no feed ever wrote here
+                return None
+        first, last = self.store.fetch(_UNFOLDED_SPAN, [app_id, app_id])[0]
+        return None if first is None else (int(first), int(last))
 
     def _written_before(self, app_id: str, after: int) -> bool:
         """Hits of the app stored before write ``after`` (or not numbered: imports)."""
