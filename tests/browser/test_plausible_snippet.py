@@ -114,3 +114,34 @@ def test_hash_extension_and_data_api_behind_a_proxy_path(
         ("pageview", "/docs#/setup", None),
     ]
     assert [url for url in sent if "/api/event" in url] == [f"{server.url}/api/event"] * 2
+
+
+def test_tagged_elements_send_their_event_and_props(
+    server: LiveServer, site: LocalSite, page: Any
+) -> None:
+    """``script.tagged-events.js``: a click on a tagged element (or inside one), and the submit
+    of a tagged form, send the class's event name (``+`` a space) and props; a click inside a
+    tagged form sends nothing by itself, and untagged elements send nothing."""
+    app = server.create_app("Tagged", "https://tagged.example")
+    head = (
+        '<script defer data-domain="tagged.example"'
+        f' src="{server.url}/js/script.tagged-events.js"></script>'
+    )
+    body = (
+        "<button id=cta class='big plausible-event-name=Sign+Up plausible-event-plan=pro'>"
+        "<span id=inner>Sign up</span></button>"
+        "<button id=plain>nothing</button>"
+        "<form id=form class='plausible-event-name=Form+Submit plausible-event-position=footer'"
+        " onsubmit='event.preventDefault()'><input id=field><button id=send>Send</button></form>"
+    )
+    page.goto(on_host(site, site.page("/join", body=body, head=head)))
+    page.wait_for_function("typeof window.plausible === 'function'")
+    page.click("#inner")
+    page.click("#plain")
+    page.click("#field")
+    page.click("#send")  # submits the form
+    assert stored(server, app, 3) == [
+        ("Form Submit", "/join", {"position": "footer"}),
+        ("Sign Up", "/join", {"plan": "pro"}),
+        ("pageview", "/join", None),
+    ]

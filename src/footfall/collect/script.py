@@ -34,6 +34,7 @@ LONG_CACHE = b"public, max-age=31536000, immutable"
 BUDGET_GZIP_BYTES = 1024  # the tracker's size budget, gzipped (tests hold the served script to it)
 # The tracker under a Plausible script name, with the wrapper that maps Plausible's tag and calls
 PLAUSIBLE_BUDGET_GZIP_BYTES = BUDGET_GZIP_BYTES + 256
+TAGGED_EVENTS_BUDGET_GZIP_BYTES = 192  # more for the tagged-events extension (_TAGGED_EVENTS)
 # The tracker as Umami's /script.js, with window.umami's own sender and data-umami-event clicks
 UMAMI_BUDGET_GZIP_BYTES = BUDGET_GZIP_BYTES + 384
 
@@ -127,7 +128,7 @@ PLAUSIBLE_EXTENSIONS: dict[str, str] = {
     "file-downloads": 'd.downloads=d.fileTypes||""',
     "local": 'd.local=""',
     "revenue": "",  # plausible(name, {revenue}) is mapped in every Plausible-named script
-    "tagged-events": "",  # no footfall equivalent: served, tagged elements send nothing
+    "tagged-events": "",  # _TAGGED_EVENTS, after the tracker
 }
 PLAUSIBLE_SCRIPT_NAMES = ("script", "plausible")  # /js/script.js, and the older /js/plausible.js
 
@@ -148,6 +149,21 @@ _PLAUSIBLE_SUFFIX = (
     "w.footfall(n,{props:r?Object.assign({revenue_amount:r.amount,revenue_currency:r.currency},"
     "o.props):o&&o.props})}catch(e){}o&&o.callback&&o.callback()};"
     "for(const a of q)try{w.plausible(...a)}catch(e){}}catch(e){}})(window);\n"
+)
+
+# After the alias, with tagged-events: a click (or middle click) on an element tagged with the class
+# plausible-event-name=NAME (itself or an ancestor; "+" stands for a space), or the submit of a
+# tagged form, sends NAME with a prop per plausible-event-KEY=VALUE class, as Plausible's
+# extension does. No navigation is held back: footfall's events go by sendBeacon, which outlives
+# the page.
+_TAGGED_EVENTS = (
+    "(w=>{try{const h=e=>{try{if(e.type=='auxclick'&&e.button!=1)return;"
+    "const t=e.target.closest&&e.target.closest('[class*=\"plausible-event-name=\"]');"
+    "if(!t||(e.type=='submit')!=(t.tagName=='FORM'))return;let n,p={};"
+    "for(const c of t.classList){const m=/^plausible-event-(.+)=(.+)$/.exec(c);"
+    "if(m){const v=m[2].replace(/\\+/g,' ');m[1]=='name'?n=v:p[m[1]]=v}}"
+    "n&&w.plausible(n,{props:p})}catch(x){}},d=w.document;"
+    "for(const k of['click','auxclick','submit'])d.addEventListener(k,h,!0)}catch(x){}})(window);\n"
 )
 
 
@@ -206,7 +222,8 @@ def plausible_script(tracker: bytes, extensions: frozenset[str]) -> bytes:
         PLAUSIBLE_EXTENSIONS[e] for e in sorted(extensions) if PLAUSIBLE_EXTENSIONS[e]
     )
     prefix = _PLAUSIBLE_PREFIX.replace("OPTIONS", options)
-    return prefix.encode() + tracker + _PLAUSIBLE_SUFFIX.encode()
+    suffix = _PLAUSIBLE_SUFFIX + (_TAGGED_EVENTS if "tagged-events" in extensions else "")
+    return prefix.encode() + tracker + suffix.encode()
 
 
 class PlausibleScripts:
