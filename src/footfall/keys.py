@@ -21,11 +21,18 @@ class KeyRing:
         self.store = store
         self.clock = clock
 
-    def create(self, app_id: str | None = None, name: str = "") -> tuple[ApiKey, str]:
-        """A new key (for one app, or every app with ``None``) and its secret text."""
+    def create(
+        self, app_id: str | None = None, name: str = "", *, sites: bool = False
+    ) -> tuple[ApiKey, str]:
+        """A new key (for one app, or every app with ``None``) and its secret text; ``sites``:
+        it may also manage sites (the Sites API), which only a key for every app may."""
+        if sites and app_id is not None:
+            raise ValueError("a key that manages sites is a key for every app")
         key_id = secrets.token_hex(4)
         secret = f"{PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
-        key = ApiKey(id=key_id, app_id=app_id, name=name[:100], created=self.clock.now_ms())
+        key = ApiKey(
+            id=key_id, app_id=app_id, name=name[:100], created=self.clock.now_ms(), sites=sites
+        )
         self.store.create_api_key(key, key_hash(secret))
         return key, secret
 

@@ -131,6 +131,9 @@ class ApiKey(msgspec.Struct, kw_only=True):
     name: str = ""
     created: int = 0  # ms since epoch
     revoked: int | None = None
+    # may manage sites through the Sites API (create, change and delete apps, their goals and
+    # shared links); only a key for every app
+    sites: bool = False
 
 
 class Goal(msgspec.Struct, kw_only=True):

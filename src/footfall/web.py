@@ -181,6 +181,7 @@ def create_app(rt: Runtime, *, dashboard: DashboardOptions | None = None) -> ASG
         finally:
             rt.close()
 
+    from footfall.present.sites_api import sites_routes
     from footfall.present.stats_api import stats_routes
 
     routes = (
@@ -189,6 +190,7 @@ def create_app(rt: Runtime, *, dashboard: DashboardOptions | None = None) -> ASG
         + tracker_routes()
         + ops_routes(rt)
         + stats_routes(rt)
+        + sites_routes(rt)  # Plausible's Sites API
         + dashboard_routes(rt, dashboard)
     )
     app = Starlette(routes=routes, lifespan=lifespan)

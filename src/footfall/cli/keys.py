@@ -21,18 +21,26 @@ def keys() -> None:
     "--app", "app_key", default=None, help="Limit the key to one app (default: every app)."
 )
 @click.option("--name", default="", help="A note to recognise the key by.")
+@click.option(
+    "--sites",
+    is_flag=True,
+    help="The key may also create, change and delete apps (the Sites API); not with --app.",
+)
 @db_option
 @store_option
-def keys_create(app_key: str | None, name: str, db: str, store: str) -> None:
+def keys_create(app_key: str | None, name: str, sites: bool, db: str, store: str) -> None:
     """Create a key and print it (the only time it is shown)."""
+    if sites and app_key:
+        raise click.UsageError("--sites: a key that manages sites is a key for every app")
     registry = open_registry(db, store)
     try:
         app_id = find_app(registry, app_key).id if app_key else None
-        key, secret = KeyRing(registry.store, SystemClock()).create(app_id, name)
+        key, secret = KeyRing(registry.store, SystemClock()).create(app_id, name, sites=sites)
     finally:
         registry.store.close()
     click.echo(secret)
     scope = f"app {app_id}" if app_id else "every app"
+    scope += " and the Sites API" if sites else ""
     click.echo(f"key {key.id} for {scope}; store it now: footfall keeps only a hash", err=True)
 
 
@@ -52,7 +60,8 @@ def keys_list(db: str, store: str) -> None:
     for k in found:
         when = datetime.fromtimestamp(k.created / 1000, UTC).strftime("%Y-%m-%d %H:%M")
         state = "revoked" if k.revoked else "active"
-        click.echo(f"{k.id}  {state:7}  {k.app_id or 'every app':36}  {when}  {k.name}")
+        scope = (k.app_id or "every app") + (" + sites" if k.sites else "")
+        click.echo(f"{k.id}  {state:7}  {scope:36}  {when}  {k.name}")
 
 
 @keys.command("revoke")

@@ -30,6 +30,17 @@ def rollback(cur: duckdb.DuckDBPyConnection) -> None:
         pass
 
 
+_KEY_COLUMNS = "SELECT id, app_id, name, created, revoked"
+_LIST_KEYS = (
+    _KEY_COLUMNS + ", sites FROM api_keys ORDER BY created",
+    _KEY_COLUMNS + " FROM api_keys ORDER BY created",
+)
+_FIND_KEY = (
+    _KEY_COLUMNS + ", sites FROM api_keys WHERE hash = ? AND revoked IS NULL",
+    _KEY_COLUMNS + " FROM api_keys WHERE hash = ? AND revoked IS NULL",
+)
+
+
 class DuckDBAccounts:
     """Mixed into DuckDBStore, which provides the cursor, the write lock and the generation."""
 
@@ -55,6 +66,8 @@ class DuckDBAccounts:
             "CREATE TABLE IF NOT EXISTS api_keys (id VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL,"
             " app_id VARCHAR, name VARCHAR NOT NULL, created BIGINT NOT NULL, revoked BIGINT)"
         )
+        # keys of files made before the Sites API may not manage sites
+        cur.execute("ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS sites BOOLEAN DEFAULT false")
 
     _USER_COLUMNS = "id, email, password_hash, role, apps, created"
 
@@ -239,29 +252,29 @@ class DuckDBAccounts:
     def create_api_key(self, key: ApiKey, key_hash: str) -> None:
         with self._write_lock:
             self._cursor().execute(
-                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?)",
-                [key.id, key_hash, key.app_id, key.name, key.created, key.revoked],
+                "INSERT INTO api_keys (id, hash, app_id, name, created, revoked, sites)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [key.id, key_hash, key.app_id, key.name, key.created, key.revoked, key.sites],
             )
+
+    def _keys(self, sql: tuple[str, str], params: list[object]) -> list[ApiKey]:
+        """``sql``: the statement, and its twin for a file from before the Sites API (read-only:
+        not upgraded), whose keys may not manage sites."""
+        try:
+            rows = self._cursor().execute(sql[0], params).fetchall()
+        except duckdb.BinderException:
+            rows = [(*r, False) for r in self._cursor().execute(sql[1], params).fetchall()]
+        return [
+            ApiKey(id=r[0], app_id=r[1], name=r[2], created=r[3], revoked=r[4], sites=bool(r[5]))
+            for r in rows
+        ]
 
     def list_api_keys(self) -> list[ApiKey]:
-        rows = (
-            self._cursor()
-            .execute("SELECT id, app_id, name, created, revoked FROM api_keys ORDER BY created")
-            .fetchall()
-        )
-        return [ApiKey(id=r[0], app_id=r[1], name=r[2], created=r[3], revoked=r[4]) for r in rows]
+        return self._keys(_LIST_KEYS, [])
 
     def find_api_key(self, key_hash: str) -> ApiKey | None:
-        row = first_row(
-            self._cursor()
-            .execute(
-                "SELECT id, app_id, name, created, revoked FROM api_keys"
-                " WHERE hash = ? AND revoked IS NULL",
-                [key_hash],
-            )
-            .fetchall()
-        )
-        return ApiKey(id=row[0], app_id=row[1], name=row[2], created=row[3]) if row else None
+        found = self._keys(_FIND_KEY, [key_hash])
+        return found[0] if found else None
 
     def revoke_api_key(self, key_id: str, when_ms: int) -> bool:
         with self._write_lock:
