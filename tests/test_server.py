@@ -12,8 +12,8 @@ import pytest
 
 from footfall.clock import FrozenClock
 from footfall.collect.gif import TRANSPARENT_GIF
-from footfall.model import App
 from footfall.http_head import URL_KEEP, SimpleGet, parse_simple_get_python
+from footfall.model import App
 from tests.live import LiveServer, live_server
 from tests.speedups import compiled
 
