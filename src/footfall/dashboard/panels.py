@@ -135,8 +135,9 @@ class Headline:
     key: str
     title: str
     value: Any
-    change: Any
+    change: Any  # None: no change to show
     good: bool | None  # whether the change is an improvement (None: no change to show)
+    new: bool = False  # nothing to compare with (the previous period had no visitors): "new"
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,24 @@ def _label(row: dict[str, object], dimension: str) -> str:
     if value is None:  # a key the engine named differently: the first non-metric entry
         value = next((v for k, v in row.items() if k not in ("visitors", "pageviews")), None)
     return "(none)" if value in (None, "") else str(value)
+
+
+POINTS = ("bounce_rate", "conversion_rate")  # changes in percentage points
+
+
+def _headline(totals: dict[str, Any], key: str, title: str, lower_is_better: bool) -> Headline:
+    """A number and its change from the previous period. After a period without visitors (a new
+    site) every number is "new", or shows no change when it is nothing now either; so is a count
+    that was 0 (a first signup), where a percentage would be meaningless."""
+    entry = totals.get(key, {})
+    value, change = entry.get("value"), entry.get("change")
+    empty_before = not totals.get("visitors", {}).get("previous") or (
+        key not in POINTS and not entry.get("previous")
+    )
+    if empty_before:
+        return Headline(key, title, value, None, None, new=bool(value))
+    good = None if not change else (change < 0) == lower_is_better
+    return Headline(key, title, value, change, good)
 
 
 def _goals_panel(view: ViewState, goals: list[Goal], rows: list[dict[str, Any]]) -> GoalsPanel:
@@ -285,7 +304,9 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
         return lambda: engine.breakdown(q, t.dimension, metrics, limit=10)
 
     jobs: list[Callable[[], Any]] = [
-        lambda: engine.aggregate(spec, [m for m, _, _ in headline_metrics], compare=True),
+        lambda: engine.aggregate(
+            spec, [m for m, _, _ in headline_metrics], compare=True, with_previous=True
+        ),
         lambda: engine.timeseries(spec, ["visitors", "pageviews"]),
         lambda: engine.realtime_visitors(app),
         lambda: prop_keys(engine, spec),
@@ -302,12 +323,7 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
     results = await asyncio.gather(*(run_in_threadpool(job) for job in jobs))
     totals, series, realtime, keys, goal_rows, funnel_result, *tables = results
 
-    headline = []
-    for key, title, lower_is_better in headline_metrics:
-        entry = totals.get(key, {})
-        change = entry.get("change")
-        good = None if not change else (change < 0) == lower_is_better
-        headline.append(Headline(key, title, entry.get("value"), change, good))
+    headline = [_headline(totals, key, title, low) for key, title, low in headline_metrics]
 
     panels = []
     for (p, t), rows in zip(chosen, tables, strict=True):
