@@ -22,6 +22,9 @@ from footfall.dashboard.engine import (
 )
 from footfall.dashboard.params import ViewState
 from footfall.model import App, Funnel, Goal
+from footfall.present.countries import country_label
+
+COUNTRY = "visit:country"  # its rows show the country's flag and name; they filter by the code
 
 
 @dataclass(frozen=True)
@@ -190,9 +193,19 @@ class DashboardData:
 PROP_TAB = "prop:"  # events panel tabs for custom properties: ?events=prop:plan
 
 
-def _tabs(spec: PanelSpec, view: ViewState, keys: list[str] | None = None) -> tuple[Tab, ...]:
-    """Only what the query layer can answer; the events panel adds a tab per property key."""
-    tabs = [t for t in spec.tabs if t.dimension in DIMENSIONS]
+CITY_DIMENSIONS = ("visit:region", "visit:city")  # known only from a city database (--geoip-db)
+
+
+def _tabs(
+    spec: PanelSpec, view: ViewState, keys: list[str] | None = None, cities: bool = True
+) -> tuple[Tab, ...]:
+    """Only what the query layer can answer, and regions and cities only with a city database;
+    the events panel adds a tab per property key."""
+    tabs = [
+        t
+        for t in spec.tabs
+        if t.dimension in DIMENSIONS and (cities or t.dimension not in CITY_DIMENSIONS)
+    ]
     if spec.key == "events":
         chosen = view.tab("events", "")
         wanted = list(keys or [])
@@ -271,7 +284,10 @@ def _funnel_view(view: ViewState, funnels: list[Funnel], chosen: Funnel, result:
     )
 
 
-async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
+async def load(
+    engine: QueryEngine, app: App, view: ViewState, *, cities: bool = True
+) -> DashboardData:
+    """``cities``: a city database is configured, so the locations panel has region and city tabs."""
     spec = view.spec(app)
     goals, funnels = await asyncio.gather(
         run_in_threadpool(engine.store.list_goals, app.id),
@@ -284,7 +300,7 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
         headline_metrics = (*HEADLINE, ("conversion_rate", "Conversion rate", False))
     chosen: list[tuple[PanelSpec, Tab]] = []
     for p in PANELS:
-        tabs = _tabs(p, view)
+        tabs = _tabs(p, view, cities=cities)
         if tabs:
             key = view.tab(p.key, tabs[0].key)
             chosen.append((p, next((t for t in tabs if t.key == key), tabs[0])))
@@ -335,7 +351,7 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
             second = r.get(p.second) if p.second else None
             panel_rows.append(
                 Row(
-                    label=label,
+                    label=country_label(label) if t.dimension == COUNTRY else label,
                     visitors=visitors,
                     second=int(second) if second is not None else None,
                     bar=bar_class(visitors, top),
@@ -346,7 +362,10 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
             Panel(
                 key=p.key,
                 title=p.title,
-                tabs=[(x.title, view.with_tab(p.key, x.key), x == t) for x in _tabs(p, view, keys)],
+                tabs=[
+                    (x.title, view.with_tab(p.key, x.key), x == t)
+                    for x in _tabs(p, view, keys, cities)
+                ],
                 column=t.title,
                 second_title=p.second_title if p.second else None,
                 rows=panel_rows,
