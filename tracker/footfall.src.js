@@ -13,7 +13,8 @@
  *   data-outbound     send an `outbound` event when a link to another host is clicked
  *   data-downloads    send a `download` event for links to files; value = extension list
  *   data-respect-dnt  send nothing when the browser says Do-Not-Track / Global Privacy Control
- *   data-local        also count localhost, 127.0.0.1 and file: pages
+ *   data-local        also count localhost, 127.0.0.1 and file: pages (without it, one console.info
+ *                     line says they are not counted)
  *   data-identity     "first-party": keep visitor/session ids in first-party cookies, send as vid/sid
  */
 ((win, doc) => {
@@ -29,11 +30,14 @@
     const base = attr.endpoint || script.src.replace(/\/[^/]*$/, '');
     const hashRouting = has('hash');
     const downloads = attr.downloads;
-    // Not counted: local pages (file: pages have an empty host name) and, when the site asks for it,
-    // browsers that send Do-Not-Track or Global Privacy Control.
+    // Not counted: local pages (file: pages have an empty host name), said once on the console so
+    // that whoever tries footfall out on their own machine sees why and how to count them; and, when
+    // the site asks for it, browsers that send Do-Not-Track or Global Privacy Control.
     const skip =
-      (!has('local') && /^(localhost|127\.|\[::1|$)/.test(loc.hostname)) ||
-      (has('respectDnt') && (nav.doNotTrack == '1' || nav.globalPrivacyControl));
+      (!has('local') &&
+        /^(localhost|127\.|\[::1|$)/.test(loc.hostname) &&
+        !console.info('footfall: localhost needs data-local')) ||
+      (has('respectDnt') && (nav.doNotTrack == 1 || nav.globalPrivacyControl));
     let lastPath;
 
     const guarded = (fn) => (a, b) => {
@@ -130,6 +134,6 @@
     // pageview they belong to.
     const queued = (win.footfall && win.footfall.q) || [];
     win.footfall = guarded(send);
-    for (const args of queued) win.footfall(...args);
+    queued.map((args) => win.footfall(...args));
   } catch (e) {}
 })(window, document);

@@ -117,6 +117,29 @@ def test_local_pages_are_not_counted_unless_data_local(
     assert sent == [f"{server.url}/api/event"] * 2  # the pageview and settle()'s event
 
 
+def test_a_local_page_says_once_on_the_console_that_it_is_not_counted(
+    server: LiveServer, site: LocalSite, page: Any
+) -> None:
+    app = server.create_app()
+    said: list[tuple[str, str]] = []
+    page.on("console", lambda message: said.append((message.type, message.text)))
+    # a single-page app on localhost: its route changes send nothing and say nothing more
+    page.goto(site.page("/local", body=script_snippet(app, server.url)))
+    page.evaluate("history.pushState({}, '', '/local/next'); footfall('signup')")
+    page.wait_for_timeout(200)
+    assert said == [("info", "footfall: localhost needs data-local")]
+    said.clear()
+    page.goto(site.page("/counted", head=tracker_tag(server, app.id, "data-local")))
+    assert settle(server, app, page, 1) == [("pageview", "/counted")]
+    # not local: a Do-Not-Track skip is the site's own choice, and is not told on the console
+    page.add_init_script(
+        "Object.defineProperty(Navigator.prototype, 'doNotTrack', {get: () => '1'})"
+    )
+    page.goto(site.page("/dnt", head=tracker_tag(server, app.id, "data-local", "data-respect-dnt")))
+    page.wait_for_timeout(200)
+    assert said == []
+
+
 @pytest.mark.parametrize(
     "signal",
     ["globalPrivacyControl', {get: () => true}", "doNotTrack', {get: () => '1'}"],

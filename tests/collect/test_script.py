@@ -27,6 +27,7 @@ from footfall.collect.script import (
 ROOT = Path(__file__).resolve().parents[2]
 TRACKER = ROOT / "tracker"
 BUILT = ROOT / "src" / "footfall" / "static" / "footfall.js"
+BUILT_GZIP = BUILT.with_name("footfall.js.gz")
 
 
 @pytest.fixture
@@ -114,6 +115,21 @@ def test_served_script_is_within_the_size_budget(http: httpx.Client) -> None:
     assert len(wire) <= BUDGET_GZIP_BYTES, f"tracker is {len(wire)} B gzipped"
 
 
+def test_the_gzip_sent_is_the_one_the_build_made(http: httpx.Client) -> None:
+    """The build's zopfli gzip is smaller than zlib's best; it is sent as it is."""
+    with http.stream("GET", "/footfall.js", headers={"Accept-Encoding": "gzip"}) as resp:
+        wire = b"".join(resp.iter_raw())
+    assert wire == BUILT_GZIP.read_bytes()
+    assert len(wire) < len(gzip.compress(BUILT.read_bytes(), compresslevel=9, mtime=0))
+
+
+def test_a_shipped_gzip_that_is_not_the_scripts_is_not_sent() -> None:
+    body = load_tracker()
+    for wrong in (gzip.compress(body + b"//", mtime=0), b"not gzip", BUILT_GZIP.read_bytes()[:-9]):
+        script = TrackerScript(body, wrong)
+        assert gzip.decompress(script.gzipped) == body
+
+
 def test_head_sends_headers_only(http: httpx.Client) -> None:
     resp = http.head("/footfall.js", headers={"Accept-Encoding": "identity"})
     assert resp.status_code == 200
@@ -122,7 +138,7 @@ def test_head_sends_headers_only(http: httpx.Client) -> None:
 
 
 def test_the_built_file_is_the_build_of_the_source(tmp_path: Path) -> None:
-    """Without Node: tracker/build.sha256 (written by `make tracker`) names both files' hashes."""
+    """Without Node: tracker/build.sha256 (written by `make tracker`) names the files' hashes."""
     recorded: dict[str, str] = {}
     for line in (TRACKER / "build.sha256").read_text().splitlines():
         digest, name = line.split("  ", 1)
@@ -133,12 +149,17 @@ def test_the_built_file_is_the_build_of_the_source(tmp_path: Path) -> None:
     assert recorded["../src/footfall/static/footfall.js"] == built, (
         "built file edited by hand: run `make tracker`"
     )
+    gzipped = hashlib.sha256(BUILT_GZIP.read_bytes()).hexdigest()
+    assert recorded["../src/footfall/static/footfall.js.gz"] == gzipped, (
+        "gzipped file edited by hand: run `make tracker`"
+    )
 
 
 def test_rebuilding_reproduces_the_committed_file(tmp_path: Path) -> None:
     """With Node and the locked minifier installed (`make tracker` once), rebuild and compare."""
     node = shutil.which("node")
-    if node is None or not (TRACKER / "node_modules" / "terser").is_dir():
+    modules = TRACKER / "node_modules"
+    if node is None or not all((modules / m).is_dir() for m in ("terser", "@gfx/zopfli")):
         pytest.skip(
             "node or tracker/node_modules missing (run `make tracker`); hash check covers it"
         )
@@ -147,6 +168,8 @@ def test_rebuilding_reproduces_the_committed_file(tmp_path: Path) -> None:
         [node, "build.mjs", "--out", str(out)], cwd=TRACKER, check=True, capture_output=True
     )
     assert out.read_bytes() == BUILT.read_bytes(), "built file is stale: run `make tracker`"
+    gzipped = out.with_name("footfall.js.gz").read_bytes()
+    assert gzipped == BUILT_GZIP.read_bytes(), "gzipped file is stale: run `make tracker`"
 
 
 # Plausible's script names: /js/script.js and /js/script.<ext>[.<ext>…].js

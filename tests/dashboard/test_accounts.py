@@ -21,6 +21,7 @@ def run(db: Path, *args: str, stdin: str = "") -> tuple[int, str]:
 def test_users_create_reads_the_password_from_stdin_and_stores_only_an_argon2id_hash(
     db_path: Path,
 ) -> None:
+    assert run(db_path, "apps", "create", "Blog")[0] == 0  # the database: made by an app
     code, out = run(db_path, "users", "create", "Ann@Example.com", stdin=PASSWORD + "\n")
     assert code == 0, out
     assert "created owner ann@example.com" in out
@@ -38,6 +39,7 @@ def test_users_create_reads_the_password_from_stdin_and_stores_only_an_argon2id_
 def test_users_create_refuses_a_missing_or_short_password_and_a_second_account(
     db_path: Path,
 ) -> None:
+    assert run(db_path, "apps", "create", "Blog")[0] == 0
     code, out = run(db_path, "users", "create", "ann@example.com")
     assert code != 0 and "no password" in out
     code, out = run(db_path, "users", "create", "ann@example.com", stdin="short\n")

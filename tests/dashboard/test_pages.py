@@ -82,6 +82,37 @@ def test_the_dashboard_counts_what_was_sent_and_compares_with_before(
     assert sorted(panel(entry, "pages")) == [("/", "2"), ("/docs", "1")]
 
 
+HEADLINE = ("visitors", "visits", "pageviews", "views_per_visit", "bounce_rate", "visit_duration")
+
+
+def test_after_an_empty_period_the_numbers_are_new_and_nothing_is_compared_with_nothing(
+    server: LiveServer, clock: FrozenClock, app: App, owner_http: httpx.Client
+) -> None:
+    clock.advance(hours=12)  # 2026-01-01 12:00 UTC; nothing the day before: a new site
+    visits(server, app, ["/", "/pricing"], ["/"])
+    html = owner_http.get(f"/apps/{app.id}", params={"period": "day"}).text
+    assert metric(html, "visitors") == "2" and metric(html, "bounce_rate") == "50%"
+    changes = {key: change(html, key) for key in HEADLINE}
+    assert changes == {
+        "visitors": "new",
+        "visits": "new",
+        "pageviews": "new",
+        "views_per_visit": "new",
+        "bounce_rate": "new",  # not "↑ 50 pts" over a day that had no visits
+        "visit_duration": None,  # 0 s now and nothing before: no change at all
+    }
+    empty = owner_http.get(
+        f"/apps/{app.id}", params={"period": "day", "date": "2025-12-31"}
+    ).text  # nothing then, nothing before
+    assert metric(empty, "visitors") == "0"
+    assert {key: change(empty, key) for key in HEADLINE} == dict.fromkeys(HEADLINE)
+    # the day after: a change from the first day, as a percentage again
+    clock.advance(days=1)
+    visits(server, app, ["/"], ["/"], ["/"], ["/"])
+    after = owner_http.get(f"/apps/{app.id}", params={"period": "day"}).text
+    assert change(after, "visitors") == "↑ 100%" and change(after, "bounce_rate") == "↑ 50 pts"
+
+
 def test_a_filter_in_the_url_applies_to_every_number_and_shows_as_a_chip(
     server: LiveServer, clock: FrozenClock, app: App, owner_http: httpx.Client
 ) -> None:

@@ -40,7 +40,7 @@ def apps_create(name: str, url: str, base_url: str, identity: str, db: str, stor
     from footfall.apps import cookie_warning
     from footfall.present.snippet import snippet
 
-    registry = open_registry(db, store)
+    registry = open_registry(db, store, create=True)
     try:
         app = registry.create(name, url, identity)  # type: ignore[arg-type]
     except AppError as exc:
@@ -72,11 +72,16 @@ def apps_list(db: str, store: str) -> None:
 @db_option
 @store_option
 def apps_delete(app_id: str, yes: bool, db: str, store: str) -> None:
-    """Delete an app and all its events."""
+    """Delete an app and all its events. Asks first on a terminal; without one, only with --yes."""
     registry = open_registry(db, store)
     try:
         app = find_app(registry, app_id)
-        if not yes and sys.stdin.isatty():
+        if not yes:
+            if not sys.stdin.isatty():
+                raise click.ClickException(
+                    f"deleting {app.name!r} removes all its events: without a terminal to confirm"
+                    " at, add --yes"
+                )
             click.confirm(f"Delete {app.name!r} and all its events?", abort=True)
         registry.delete(app.id)
     finally:

@@ -46,8 +46,6 @@ def backup(dest: Path, db: str, store: str) -> None:
         raise click.ClickException(
             f"{target} exists already: a backup is a new file (choose another name)"
         )
-    if socket_path(db) is not None and not os.path.exists(db):
-        raise click.ClickException(f"there is no database at {os.path.abspath(db)}")
     opened = open_cli_store(db, store)
     try:
         info = opened.backup(target)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import shutil
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +26,20 @@ _UNIT_MS = {
     "m": 30 * 86_400_000,
     "y": 365 * 86_400_000,
 }
+
+
+def command_name(argv0: str | None = None) -> str:
+    """How to run this footfall again, as a shell in the same directory takes it, for the commands
+    footfall prints: ``footfall`` when that is the one on PATH, else the path it was started by
+    (``.venv/bin/footfall`` under `make run`), else ``python -m footfall`` with this interpreter."""
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    if os.path.basename(argv0) == "footfall":
+        on_path = shutil.which("footfall")
+        if on_path and os.path.realpath(on_path) == os.path.realpath(argv0):
+            return "footfall"
+        if os.sep in argv0:
+            return shlex.quote(argv0)
+    return f"{shlex.quote(sys.executable)} -m footfall"
 
 
 def parse_duration(text: str) -> int:
@@ -79,9 +97,22 @@ def config_from(values: dict[str, Any]) -> Config:
     return Config(**{k: v for k, v in values.items() if k in known})
 
 
-def open_cli_store(db: str, store: str = "") -> Store:
+def require_database(db: str) -> None:
+    """A ClickException when ``db`` names a DuckDB file that is not there: only `serve`,
+    `quickstart`, `apps create` and `restore` make one, so a mistyped --db is never a new, empty
+    database."""
+    if socket_path(db) is not None and not os.path.exists(db):
+        raise click.ClickException(
+            f"there is no database at {os.path.abspath(db)}: check --db (or FOOTFALL_DB);"
+            " `footfall serve`, `footfall quickstart` or `footfall apps create` makes a new one"
+        )
+
+
+def open_cli_store(db: str, store: str = "", *, create: bool = False) -> Store:
     """The store at ``db``, or, while a server holds that file, the server's store through its
-    socket (footfall.store.remote)."""
+    socket (footfall.store.remote). A DuckDB file that is not there is made only with ``create``."""
+    if not create:
+        require_database(db)
     try:
         return open_store(db, store or None)
     except StoreBusy as exc:
@@ -104,8 +135,8 @@ def is_remote(store: Store) -> bool:
     return isinstance(store, RemoteStore)
 
 
-def open_registry(db: str, store: str = "") -> AppRegistry:
-    return AppRegistry(open_cli_store(db, store), SystemClock())
+def open_registry(db: str, store: str = "", *, create: bool = False) -> AppRegistry:
+    return AppRegistry(open_cli_store(db, store, create=create), SystemClock())
 
 
 def find_app(registry: AppRegistry, key: str) -> Any:

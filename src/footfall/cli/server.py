@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import click
 
-from footfall.cli.common import config_from, server_options
+from footfall.cli.common import command_name, config_from, server_options
 from footfall.enrich.geo import GeoDatabaseError
 from footfall.settings import SETTINGS, SettingError, markdown_table
 from footfall.store.base import StoreError
@@ -56,7 +57,9 @@ def quickstart(name: str, site_url: str, **values: Any) -> None:
     click.echo(f"footfall is starting on {base} with {config.db}; dashboard: {base}/apps")
     click.echo(f"app {app.name!r}: {app.id}\nPaste this into your pages:\n")
     click.echo(snippet(app, base))
-    click.echo(f"\nThen see the numbers with: footfall stats {app.id} --db {config.db}\n")
+    footfall = command_name()
+    db = shlex.quote(config.db)
+    click.echo(f"\nThen see the numbers with: {footfall} stats {app.id} --db {db}\n")
     try:
         run(config, runtime)
     except KeyboardInterrupt:
@@ -68,18 +71,19 @@ def first_user(runtime: Any, db: str) -> None:
     There is never a default password."""
     import sys
 
-    from footfall.dashboard.accounts import AccountError, Accounts
+    from footfall.dashboard.accounts import PASSWORD_RULE, AccountError, Accounts
 
     accounts = Accounts(runtime.store, runtime.clock)
     if accounts.has_users():
         return
+    create = f"{command_name()} users create you@example.com --db {shlex.quote(db)}"
     if not sys.stdin.isatty():
         click.echo(
             "No dashboard user yet. Create the first owner (the server may keep running) with:\n"
-            f"  footfall users create you@example.com --db {db}\n"
+            f"  {create}\n"
         )
         return
-    click.echo("No dashboard user yet: create the first owner (Ctrl-C to skip).")
+    click.echo(f"No dashboard user yet: create the first owner (Ctrl-C to skip). {PASSWORD_RULE}")
     while True:
         try:
             email = click.prompt("Email")
@@ -89,7 +93,7 @@ def first_user(runtime: Any, db: str) -> None:
             click.echo(f"  {exc}")
             continue
         except click.Abort:
-            click.echo(f"\nSkipped; later: footfall users create you@example.com --db {db}")
+            click.echo(f"\nSkipped; later: {create}")
             return
         click.echo(f"Created owner {user.email}.\n")
         return

@@ -13,6 +13,9 @@ from footfall.model import Role
 def read_password(prompt: bool) -> str:
     """From a hidden prompt (typed twice) on a terminal, else the first line of stdin."""
     if prompt and sys.stdin.isatty():
+        from footfall.dashboard.accounts import PASSWORD_RULE
+
+        click.echo(PASSWORD_RULE)
         return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
     line = sys.stdin.readline()
     if not line:

@@ -18,6 +18,7 @@ from footfall.store.base import Store
 SESSION_DAYS = 14
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # Argon2 takes any length; this only bounds the work a request can ask for
+PASSWORD_RULE = f"A password has at least {MIN_PASSWORD} characters."  # told before it is asked for
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}")
 
 

@@ -22,6 +22,9 @@ from footfall.dashboard.engine import (
 )
 from footfall.dashboard.params import ViewState
 from footfall.model import App, Funnel, Goal
+from footfall.present.countries import country_label
+
+COUNTRY = "visit:country"  # its rows show the country's flag and name; they filter by the code
 
 
 @dataclass(frozen=True)
@@ -135,8 +138,9 @@ class Headline:
     key: str
     title: str
     value: Any
-    change: Any
+    change: Any  # None: no change to show
     good: bool | None  # whether the change is an improvement (None: no change to show)
+    new: bool = False  # nothing to compare with (the previous period had no visitors): "new"
 
 
 @dataclass(frozen=True)
@@ -189,9 +193,19 @@ class DashboardData:
 PROP_TAB = "prop:"  # events panel tabs for custom properties: ?events=prop:plan
 
 
-def _tabs(spec: PanelSpec, view: ViewState, keys: list[str] | None = None) -> tuple[Tab, ...]:
-    """Only what the query layer can answer; the events panel adds a tab per property key."""
-    tabs = [t for t in spec.tabs if t.dimension in DIMENSIONS]
+CITY_DIMENSIONS = ("visit:region", "visit:city")  # known only from a city database (--geoip-db)
+
+
+def _tabs(
+    spec: PanelSpec, view: ViewState, keys: list[str] | None = None, cities: bool = True
+) -> tuple[Tab, ...]:
+    """Only what the query layer can answer, and regions and cities only with a city database;
+    the events panel adds a tab per property key."""
+    tabs = [
+        t
+        for t in spec.tabs
+        if t.dimension in DIMENSIONS and (cities or t.dimension not in CITY_DIMENSIONS)
+    ]
     if spec.key == "events":
         chosen = view.tab("events", "")
         wanted = list(keys or [])
@@ -207,6 +221,24 @@ def _label(row: dict[str, object], dimension: str) -> str:
     if value is None:  # a key the engine named differently: the first non-metric entry
         value = next((v for k, v in row.items() if k not in ("visitors", "pageviews")), None)
     return "(none)" if value in (None, "") else str(value)
+
+
+POINTS = ("bounce_rate", "conversion_rate")  # changes in percentage points
+
+
+def _headline(totals: dict[str, Any], key: str, title: str, lower_is_better: bool) -> Headline:
+    """A number and its change from the previous period. After a period without visitors (a new
+    site) every number is "new", or shows no change when it is nothing now either; so is a count
+    that was 0 (a first signup), where a percentage would be meaningless."""
+    entry = totals.get(key, {})
+    value, change = entry.get("value"), entry.get("change")
+    empty_before = not totals.get("visitors", {}).get("previous") or (
+        key not in POINTS and not entry.get("previous")
+    )
+    if empty_before:
+        return Headline(key, title, value, None, None, new=bool(value))
+    good = None if not change else (change < 0) == lower_is_better
+    return Headline(key, title, value, change, good)
 
 
 def _goals_panel(view: ViewState, goals: list[Goal], rows: list[dict[str, Any]]) -> GoalsPanel:
@@ -252,7 +284,10 @@ def _funnel_view(view: ViewState, funnels: list[Funnel], chosen: Funnel, result:
     )
 
 
-async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
+async def load(
+    engine: QueryEngine, app: App, view: ViewState, *, cities: bool = True
+) -> DashboardData:
+    """``cities``: a city database is configured, so the locations panel has region and city tabs."""
     spec = view.spec(app)
     goals, funnels = await asyncio.gather(
         run_in_threadpool(engine.store.list_goals, app.id),
@@ -265,7 +300,7 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
         headline_metrics = (*HEADLINE, ("conversion_rate", "Conversion rate", False))
     chosen: list[tuple[PanelSpec, Tab]] = []
     for p in PANELS:
-        tabs = _tabs(p, view)
+        tabs = _tabs(p, view, cities=cities)
         if tabs:
             key = view.tab(p.key, tabs[0].key)
             chosen.append((p, next((t for t in tabs if t.key == key), tabs[0])))
@@ -285,7 +320,9 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
         return lambda: engine.breakdown(q, t.dimension, metrics, limit=10)
 
     jobs: list[Callable[[], Any]] = [
-        lambda: engine.aggregate(spec, [m for m, _, _ in headline_metrics], compare=True),
+        lambda: engine.aggregate(
+            spec, [m for m, _, _ in headline_metrics], compare=True, with_previous=True
+        ),
         lambda: engine.timeseries(spec, ["visitors", "pageviews"]),
         lambda: engine.realtime_visitors(app),
         lambda: prop_keys(engine, spec),
@@ -302,12 +339,7 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
     results = await asyncio.gather(*(run_in_threadpool(job) for job in jobs))
     totals, series, realtime, keys, goal_rows, funnel_result, *tables = results
 
-    headline = []
-    for key, title, lower_is_better in headline_metrics:
-        entry = totals.get(key, {})
-        change = entry.get("change")
-        good = None if not change else (change < 0) == lower_is_better
-        headline.append(Headline(key, title, entry.get("value"), change, good))
+    headline = [_headline(totals, key, title, low) for key, title, low in headline_metrics]
 
     panels = []
     for (p, t), rows in zip(chosen, tables, strict=True):
@@ -319,7 +351,7 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
             second = r.get(p.second) if p.second else None
             panel_rows.append(
                 Row(
-                    label=label,
+                    label=country_label(label) if t.dimension == COUNTRY else label,
                     visitors=visitors,
                     second=int(second) if second is not None else None,
                     bar=bar_class(visitors, top),
@@ -330,7 +362,10 @@ async def load(engine: QueryEngine, app: App, view: ViewState) -> DashboardData:
             Panel(
                 key=p.key,
                 title=p.title,
-                tabs=[(x.title, view.with_tab(p.key, x.key), x == t) for x in _tabs(p, view, keys)],
+                tabs=[
+                    (x.title, view.with_tab(p.key, x.key), x == t)
+                    for x in _tabs(p, view, keys, cities)
+                ],
                 column=t.title,
                 second_title=p.second_title if p.second else None,
                 rows=panel_rows,

@@ -65,6 +65,15 @@ def parse_filter(text: str) -> Filter:
     return Filter(name, op, value)  # type: ignore[arg-type]
 
 
+def _shown(f: Filter) -> str:
+    """A filter's value as a chip shows it: countries by flag and name (``DE|FR``: each)."""
+    if f.dimension == "visit:country" and f.op in ("==", "!="):
+        from footfall.present.countries import country_label
+
+        return " or ".join(country_label(v) for v in f.value.split("|"))
+    return f.value
+
+
 @dataclass(frozen=True)
 class Chip:
     label: str
@@ -146,7 +155,7 @@ class ViewState:
             Chip(
                 label=LABELS.get(f.dimension, f.dimension.rsplit(":", 1)[-1]),
                 op=OPS.get(f.op, f.op),
-                value=f.value,
+                value=_shown(f),
                 remove_url=self.without_filter(i),
             )
             for i, f in enumerate(self.filters)

@@ -36,7 +36,7 @@ class StatsViews:
     ) -> Response:
         try:
             view = ViewState.from_query(parse_qs(request.url.query, max_num_fields=50), TAB_PARAMS)
-            data = await load(self.engine, app, view)
+            data = await load(self.engine, app, view, cities=bool(self.d.rt.config.geoip_db))
         except QueryError as exc:
             raise Problem(400, f"{exc.param}: {str(exc)[:300]}") from None
         # an app that never got a hit: say how to get the first (asked only when all is zero)

@@ -43,6 +43,17 @@ def cell(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
+def _label(dim: str, value: Any) -> str:
+    """A row's name; a country also by flag and name, with the code filters take: 🇩🇪 Germany (DE)."""
+    text = str(value)
+    if dim == "visit:country" and value:
+        from footfall.present.countries import country_label
+
+        shown = country_label(text)
+        return f"{shown} ({text})" if shown != text else text
+    return text
+
+
 def breakdown_text(
     app: App, period: str, dim: str, metrics: list[str], rows: list[dict[str, Any]]
 ) -> str:
@@ -50,11 +61,12 @@ def breakdown_text(
     if not rows:
         return "\n".join([*lines, "  (nothing in this period)"])
     key = next(iter(rows[0]))
-    width = min(max(len(str(r[key])) for r in rows), 60)
+    labels = [_label(dim, r[key]) for r in rows]
+    width = min(max(len(label) for label in labels), 60)
     lines.append(f"  {key:{width}}  " + "  ".join(f"{m:>12}" for m in metrics))
-    for r in rows:
+    for r, label in zip(rows, labels, strict=True):
         cells = "  ".join(f"{cell(r[m]):>12}" for m in metrics)
-        lines.append(f"  {str(r[key])[:60]:{width}}  {cells}")
+        lines.append(f"  {label[:60]:{width}}  {cells}")
     return "\n".join(lines)
 
 

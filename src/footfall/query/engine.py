@@ -188,8 +188,14 @@ class QueryEngine:
 
     # -- the contract -----------------------------------------------------------------------
     def aggregate(
-        self, q: QuerySpec, metrics: Sequence[str], compare: bool = False
+        self,
+        q: QuerySpec,
+        metrics: Sequence[str],
+        compare: bool = False,
+        with_previous: bool = False,
     ) -> dict[str, dict[str, float | int | None]]:
+        """``compare``: each metric's change from the previous period; ``with_previous`` adds that
+        period's value (the dashboard tells a period after an empty one apart)."""
         wanted = list(check_metrics(list(metrics)))
         self._check_revenue(wanted)
         counted = [m for m in wanted if m != "time_on_page"]
@@ -210,6 +216,8 @@ class QueryEngine:
             before = totals(previous(w, q.period))
             for m in wanted:
                 out[m]["change"] = change(m, now[m], before[m])
+                if with_previous:
+                    out[m]["previous"] = before[m]
         return out
 
     def timeseries(
