@@ -216,6 +216,8 @@ class User(msgspec.Struct, kw_only=True):
     role: Role = "viewer"
     apps: list[str] = msgspec.field(default_factory=list)  # app ids a viewer may read
     created: int = 0  # ms since epoch
+    totp_secret: str | None = None  # base32 TOTP secret while two-factor login is on
+    totp_step: int = 0  # the last 30-second step whose code was accepted (no code works twice)
 
     def can_read(self, app_id: str) -> bool:
         return self.role == "owner" or app_id in self.apps
@@ -233,3 +235,18 @@ class LoginSession(msgspec.Struct, kw_only=True):
     csrf: str  # synchronizer token for this session's forms
     created: int  # ms since epoch
     expires: int  # ms since epoch
+    pending: bool = False  # the password was right, the two-factor code is still to come
+
+
+class Invite(msgspec.Struct, kw_only=True):
+    """An owner's one-time invitation: whoever opens its link sets the password of a new user
+    with this email, role and apps. The store keeps only a hash of the link's token (``key``)."""
+
+    id: str
+    key: str  # sha256 hex of the token in the link
+    email: str
+    role: Role = "viewer"
+    apps: list[str] = msgspec.field(default_factory=list)
+    created: int = 0  # ms since epoch
+    expires: int = 0  # ms since epoch
+    invited_by: str = ""  # the owner's email

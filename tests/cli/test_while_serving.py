@@ -12,12 +12,14 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.dashboard.helpers import enrol, log_in
 from tests.live import free_port
 from tests.test_durability import footfall, start_server
 from tests.test_service_user import NOBODY
@@ -96,6 +98,26 @@ def test_keys_and_users_made_by_commands_work_over_http(running: Running) -> Non
     )
     assert made.returncode == 0, made.stderr
     assert "owner@example.com" in running.cli("users", "list").stdout
+
+
+def test_an_operator_resets_two_factor_login_and_invites_while_the_server_runs(
+    running: Running,
+) -> None:
+    """The new account calls reach the server's store through its socket, like the rest."""
+    email = "owner@example.com"
+    made = footfall("users", "create", email, "--db", str(running.db), input="a long password\n")
+    assert made.returncode == 0, made.stderr
+    with httpx.Client(base_url=running.url, timeout=30) as http:
+        assert log_in(http, email, "a long password").status_code == 303
+        enrol(http, int(time.time() * 1000))
+    assert "2fa" in running.cli("users", "list").stdout
+    assert running.cli("users", "reset-2fa", email).returncode == 0
+    with httpx.Client(base_url=running.url, timeout=30) as http:
+        resp = log_in(http, email, "a long password")
+        assert resp.status_code == 303 and resp.headers["location"] == "/apps"
+    link = running.cli("users", "invite", "new@example.com", "--url", running.url).stdout.strip()
+    assert httpx.get(link).status_code == 200
+    assert httpx.get(link + "x").status_code == 404
 
 
 def test_goals_and_funnels_made_by_commands_answer_over_http_at_once(running: Running) -> None:

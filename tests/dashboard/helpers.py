@@ -84,3 +84,35 @@ def panel(html: str, key: str) -> list[tuple[str, str]]:
         r'(?:<a href="[^"]*">|<span>)([^<]*)(?:</a>|</span>)</td>\s*<td class="num">([^<]*)</td>',
         m.group(1),
     )
+
+
+def totp(secret: str, now_ms: int) -> str:
+    """The code an authenticator app shows at ``now_ms`` (RFC 6238, computed by pyotp)."""
+    import pyotp
+
+    return pyotp.TOTP(secret).at(now_ms // 1000)
+
+
+_SECRET = re.compile(r'name="secret" value="([A-Z2-7]{32})"')
+_RECOVERY = re.compile(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>")
+
+
+def enrol(http: httpx.Client, now_ms: int) -> tuple[str, list[str]]:
+    """Turn on two-factor login for the logged-in user: its secret and recovery codes."""
+    token = csrf(http, "/account")
+    page = http.post("/account/two-factor", data={"csrf": token, "action": "start"})
+    match = _SECRET.search(page.text)
+    assert page.status_code == 200 and match, page.text
+    secret = match.group(1)
+    done = http.post(
+        "/account/two-factor",
+        data={"csrf": token, "action": "enable", "secret": secret, "code": totp(secret, now_ms)},
+    )
+    assert done.status_code == 200, done.text
+    return secret, _RECOVERY.findall(done.text)
+
+
+def send_code(http: httpx.Client, code: str) -> httpx.Response:
+    """The second step of a login that has had its password (the code page's form)."""
+    page = http.get("/login/code")
+    return http.post("/login/code", data={"csrf": hidden(page.text, "csrf"), "code": code})

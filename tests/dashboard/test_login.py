@@ -1,4 +1,5 @@
-"""Logging in: cookies, fresh session ids, equal answers for unknown users, throttling, CSRF, headers."""
+"""Logging in: cookies, fresh session ids, equal answers for unknown users, CSRF, headers (throttling:
+test_login_throttle.py)."""
 
 from __future__ import annotations
 
@@ -108,28 +109,6 @@ def test_an_unknown_user_costs_the_same_argon2_check_as_a_wrong_password(db_path
         assert hasher.checks == ["m=65536,t=3,p=4"] * 2
     finally:
         store.close()
-
-
-def test_five_bad_passwords_a_minute_lock_the_account_then_it_recovers(
-    server: LiveServer, clock: FrozenClock, owner: User, http: httpx.Client
-) -> None:
-    for _ in range(5):
-        assert log_in(http, owner.email, "guess guess guess").status_code == 401
-    locked = log_in(http, owner.email)  # even the right password waits
-    assert locked.status_code == 429
-    assert "Too many attempts" in locked.text
-    assert 1 <= int(locked.headers["retry-after"]) <= 60
-    assert "footfall" not in http.cookies
-    clock.advance(seconds=61)
-    assert log_in(http, owner.email).status_code == 303
-
-
-def test_bad_logins_from_one_address_are_throttled_across_accounts(
-    server: LiveServer, owner: User, http: httpx.Client
-) -> None:
-    for n in range(5):
-        assert log_in(http, f"guess{n}@example.com", "guess guess guess").status_code == 401
-    assert log_in(http, owner.email).status_code == 429
 
 
 def test_the_login_form_needs_its_own_token(

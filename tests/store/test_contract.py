@@ -14,7 +14,17 @@ import msgspec
 import pytest
 
 from footfall.hit_tables import hits_to_table
-from footfall.model import ApiKey, App, Funnel, FunnelStep, Goal, Hit, LoginSession, User
+from footfall.model import (
+    ApiKey,
+    App,
+    Funnel,
+    FunnelStep,
+    Goal,
+    Hit,
+    Invite,
+    LoginSession,
+    User,
+)
 from footfall.store.base import Store, StoreError, backend_names, open_store
 
 # backend name -> how a test opens a fresh store of it in a directory of its own
@@ -249,6 +259,96 @@ def test_login_sessions_end_when_deleted_or_expired(store: Store) -> None:
     assert [store.get_login_session(f"k{n}") is None for n in range(3)] == [True, True, False]
     store.delete_login_session("k2")
     assert store.get_login_session("k2") is None
+
+
+def test_a_user_keeps_their_two_factor_secret_and_last_step(store: Store) -> None:
+    ann = User(id="u1", email="ann@example.com", password_hash="h")
+    store.create_user(ann)
+    assert store.get_user("u1") == ann and ann.totp_secret is None and ann.totp_step == 0
+    on = msgspec.structs.replace(ann, totp_secret="A" * 32, totp_step=56_000_123)
+    store.save_user(on)
+    assert store.get_user("u1") == on and store.get_user_by_email("ann@example.com") == on
+    store.save_user(msgspec.structs.replace(on, totp_secret=None, totp_step=0))
+    assert store.get_user("u1") == ann
+
+
+def test_a_pending_session_is_kept_as_pending_and_a_user_can_end_all_but_one(
+    store: Store,
+) -> None:
+    def session(key: str, user_id: str, pending: bool = False) -> LoginSession:
+        return LoginSession(
+            key=key, user_id=user_id, csrf="c", created=1, expires=T0, pending=pending
+        )
+
+    for s in (
+        session("k1", "u1"),
+        session("k2", "u1", True),
+        session("k3", "u1"),
+        session("k4", "u2"),
+    ):
+        store.create_login_session(s)
+    assert store.get_login_session("k2") == session("k2", "u1", True)
+    assert store.get_login_session("k1") == session("k1", "u1")
+    assert store.end_login_sessions("u1", keep="k3") == 2
+    kept = [k for k in ("k1", "k2", "k3", "k4") if store.get_login_session(k) is not None]
+    assert kept == ["k3", "k4"]
+    assert store.end_login_sessions("u1") == 1 and store.get_login_session("k3") is None
+
+
+def invite(n: int, email: str = "new@example.com", expires: int = T0) -> Invite:
+    return Invite(
+        id=f"i{n}",
+        key=f"hash{n}",
+        email=email,
+        role="viewer",
+        apps=[APP_A],
+        created=n,
+        expires=expires,
+        invited_by="owner@example.com",
+    )
+
+
+def test_an_invite_is_found_by_its_hash_until_it_expires_and_taken_once(store: Store) -> None:
+    first, other = invite(1), invite(2, "other@example.com", expires=T0 + 10)
+    store.create_invite(first)
+    store.create_invite(other)
+    assert store.get_invite("hash1", T0 - 1) == first
+    assert store.get_invite("hash1", T0) is None  # expired at its expiry time
+    assert store.list_invites(T0 - 1) == [first, other] and store.list_invites(T0) == [other]
+    assert store.take_invite("hash1", T0) is None  # expired: not taken
+    assert store.take_invite("hash2", T0) == other
+    assert store.take_invite("hash2", T0) is None  # once only
+    assert store.get_invite("hash2", T0) is None
+
+
+def test_a_new_invite_of_an_email_replaces_the_old_one_and_invites_can_be_deleted(
+    store: Store,
+) -> None:
+    store.create_invite(invite(1))
+    store.create_invite(invite(2))  # the same email
+    assert store.get_invite("hash1", 0) is None and store.get_invite("hash2", 0) == invite(2)
+    store.create_invite(invite(3, "c@example.com", expires=5))
+    assert store.delete_expired_invites(5) == 1 and store.list_invites(0) == [invite(2)]
+    assert store.delete_invite("i2") and not store.delete_invite("i2")
+    assert store.list_invites(0) == []
+
+
+def test_recovery_codes_are_used_once_replaced_whole_and_go_with_their_user(
+    store: Store,
+) -> None:
+    store.create_user(User(id="u1", email="ann@example.com", password_hash="h"))
+    store.set_recovery_codes("u1", ["c1", "c2", "c3"])
+    store.set_recovery_codes("u2", ["c1"])
+    assert store.count_recovery_codes("u1") == 3
+    assert store.use_recovery_code("u1", "c2") and not store.use_recovery_code("u1", "c2")
+    assert not store.use_recovery_code("u1", "nope") and store.count_recovery_codes("u1") == 2
+    store.set_recovery_codes("u1", ["d1"])
+    assert not store.use_recovery_code("u1", "c1") and store.count_recovery_codes("u1") == 1
+    store.delete_user("u1")
+    assert store.count_recovery_codes("u1") == 0
+    assert store.use_recovery_code("u2", "c1")  # another user's codes are their own
+    store.set_recovery_codes("u2", [])
+    assert store.count_recovery_codes("u2") == 0
 
 
 def test_api_keys_are_found_by_hash_until_revoked(store: Store) -> None:

@@ -1,4 +1,5 @@
-"""The web dashboard: logins, apps, the analytics view, realtime and public links."""
+"""The web dashboard: logins, accounts and users, apps, the analytics view, realtime and public
+links."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from footfall.dashboard.account_views import AccountViews
 from footfall.dashboard.app_views import AppViews
 from footfall.dashboard.auth_views import AuthViews
 from footfall.dashboard.site import Dashboard, DashboardOptions
 from footfall.dashboard.stats_views import StatsViews
+from footfall.dashboard.users_views import UsersViews
 from footfall.runtime import Runtime
 
 
@@ -17,6 +20,7 @@ def dashboard_routes(rt: Runtime, options: DashboardOptions | None = None) -> li
     d = Dashboard(rt, options)
     engine = rt.engine  # shares the runtime's rollups
     auth, apps, stats = AuthViews(d), AppViews(d, engine), StatsViews(d, engine)
+    account, users = AccountViews(d), UsersViews(d)
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/apps" if await d.login_of(request) else "/login", 303)
@@ -26,7 +30,18 @@ def dashboard_routes(rt: Runtime, options: DashboardOptions | None = None) -> li
         Route("/", page(home)),
         Route("/login", page(auth.login_page), methods=["GET"]),
         Route("/login", page(auth.login), methods=["POST"]),
+        Route("/login/code", page(auth.code_page), methods=["GET"]),
+        Route("/login/code", page(auth.code), methods=["POST"]),
         Route("/logout", page(auth.logout), methods=["POST"]),
+        Route("/account", page(account.account_page), methods=["GET"]),
+        Route("/account/password", page(account.password), methods=["POST"]),
+        Route("/account/two-factor", page(account.two_factor), methods=["POST"]),
+        Route("/users", page(users.users_page), methods=["GET"]),
+        Route("/users/invite", page(users.invite), methods=["POST"]),
+        Route("/users/access", page(users.access), methods=["POST"]),
+        Route("/users/remove", page(users.remove), methods=["POST"]),
+        Route("/users/revoke", page(users.revoke), methods=["POST"]),
+        Route("/invite/{token}", page(users.invitation), methods=["GET", "POST"]),
         Route("/apps", page(apps.apps_page)),
         Route("/apps/new", page(apps.new_app_page), methods=["GET"]),
         Route("/apps/new", page(apps.create_app), methods=["POST"]),

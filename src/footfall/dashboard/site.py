@@ -24,7 +24,8 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from footfall.collect.request import scope_headers
 from footfall.dashboard.accounts import SESSION_DAYS, Accounts, Login
 from footfall.dashboard.assets import Assets
-from footfall.dashboard.throttle import Throttle
+from footfall.dashboard.people import People
+from footfall.dashboard.throttle import LoginLimits, LoginThrottle
 from footfall.model import App, Context
 from footfall.runtime import Runtime
 from footfall.store.base import StoreOutOfMemory
@@ -75,7 +76,7 @@ class DashboardOptions:
 
     password_hasher: PasswordHasher | None = None  # None: argon2-cffi's default costs
     realtime_seconds: int = 15  # how often the realtime view asks again
-    login_attempts: int = 5  # failed logins a minute (Throttle) before more are refused
+    login_limits: LoginLimits | None = None  # None: footfall.dashboard.throttle's numbers
 
 
 class Dashboard:
@@ -84,7 +85,8 @@ class Dashboard:
         self.rt = rt
         self.clock = rt.clock
         self.accounts = Accounts(rt.store, rt.clock, options.password_hasher)
-        self.throttle = Throttle(rt.clock, limit=options.login_attempts)
+        self.people = People(self.accounts)
+        self.throttle = LoginThrottle(rt.clock, options.login_limits)
         self.assets = Assets()
         self.realtime_seconds = options.realtime_seconds
         self.templates = jinja2.Environment(

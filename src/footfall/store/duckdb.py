@@ -16,6 +16,7 @@ import duckdb
 from footfall.schema import EVENT_COLUMNS, Column
 from footfall.store import duckdb_backup
 from footfall.store.base import BackupInfo, Step, StoreError, StoreOutOfMemory
+from footfall.store.duckdb_access import DuckDBAccess
 from footfall.store.duckdb_accounts import DuckDBAccounts, first_row, rollback
 from footfall.store.duckdb_file import DATABASE, connect, temp_directory_for
 from footfall.store.duckdb_goals import DuckDBGoals
@@ -72,7 +73,7 @@ def _utc(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC).replace(tzinfo=None)
 
 
-class DuckDBStore(DuckDBAccounts, DuckDBGoals):
+class DuckDBStore(DuckDBAccounts, DuckDBAccess, DuckDBGoals):
     backend = "duckdb"
     dialect = "duckdb"
 
@@ -158,6 +159,7 @@ class DuckDBStore(DuckDBAccounts, DuckDBGoals):
             " created BIGINT NOT NULL, settings VARCHAR NOT NULL)"
         )
         self._create_account_tables(cur)
+        self._create_access_tables(cur)  # invitations, recovery codes
         self._create_goal_tables(cur)  # files from before goals get them here
         cur.execute(
             "CREATE TABLE IF NOT EXISTS salts ("

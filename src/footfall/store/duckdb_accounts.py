@@ -14,6 +14,12 @@ from footfall.model import ApiKey, App, LoginSession, User
 from footfall.store.base import StoreError
 
 _APP_FIELDS = {"id", "name", "url", "created"}  # columns of their own; the rest is `settings`
+_ADDED_COLUMNS = (  # (table, column DDL) added after the table's first release
+    ("users", "totp_secret VARCHAR"),
+    ("users", "totp_step BIGINT DEFAULT 0"),
+    ("login_sessions", "pending BOOLEAN DEFAULT false"),
+)
+_SESSION_COLUMNS = "key, user_id, csrf, created, expires, pending"
 
 
 def first_row(rows: list[tuple[Any, ...]]) -> tuple[Any, ...] | None:
@@ -55,13 +61,17 @@ class DuckDBAccounts:
         cur.execute(
             "CREATE TABLE IF NOT EXISTS users ("
             " id VARCHAR PRIMARY KEY, email VARCHAR NOT NULL UNIQUE, password_hash VARCHAR NOT NULL,"
-            " role VARCHAR NOT NULL, apps VARCHAR NOT NULL, created BIGINT NOT NULL)"
+            " role VARCHAR NOT NULL, apps VARCHAR NOT NULL, created BIGINT NOT NULL,"
+            " totp_secret VARCHAR, totp_step BIGINT DEFAULT 0)"
         )
         cur.execute(
             "CREATE TABLE IF NOT EXISTS login_sessions ("
             " key VARCHAR PRIMARY KEY, user_id VARCHAR NOT NULL, csrf VARCHAR NOT NULL,"
-            " created BIGINT NOT NULL, expires BIGINT NOT NULL)"
+            " created BIGINT NOT NULL, expires BIGINT NOT NULL, pending BOOLEAN DEFAULT false)"
         )
+        # files from before two-factor login get its columns here (existing rows: off, not pending)
+        for table, column in _ADDED_COLUMNS:
+            cur.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column}")
         cur.execute(
             "CREATE TABLE IF NOT EXISTS api_keys (id VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL,"
             " app_id VARCHAR, name VARCHAR NOT NULL, created BIGINT NOT NULL, revoked BIGINT)"
@@ -69,7 +79,7 @@ class DuckDBAccounts:
         # keys of files made before the Sites API may not manage sites
         cur.execute("ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS sites BOOLEAN DEFAULT false")
 
-    _USER_COLUMNS = "id, email, password_hash, role, apps, created"
+    _USER_COLUMNS = "id, email, password_hash, role, apps, created, totp_secret, totp_step"
 
     # -- apps -------------------------------------------------------------------------------
     @staticmethod
@@ -151,13 +161,15 @@ class DuckDBAccounts:
             role=row[3],
             apps=msgspec.json.decode(row[4]),
             created=row[5],
+            totp_secret=row[6],
+            totp_step=row[7] or 0,
         )
 
     def create_user(self, user: User) -> None:
         with self._write_lock:
             try:
                 self._cursor().execute(
-                    f"INSERT INTO users ({self._USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608
+                    f"INSERT INTO users ({self._USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
                     [
                         user.id,
                         user.email,
@@ -165,6 +177,8 @@ class DuckDBAccounts:
                         user.role,
                         msgspec.json.encode(user.apps).decode(),
                         user.created,
+                        user.totp_secret,
+                        user.totp_step,
                     ],
                 )
             except duckdb.ConstraintException:
@@ -173,12 +187,15 @@ class DuckDBAccounts:
     def save_user(self, user: User) -> None:
         with self._write_lock:
             self._cursor().execute(
-                "UPDATE users SET email = ?, password_hash = ?, role = ?, apps = ? WHERE id = ?",
+                "UPDATE users SET email = ?, password_hash = ?, role = ?, apps = ?,"
+                " totp_secret = ?, totp_step = ? WHERE id = ?",
                 [
                     user.email,
                     user.password_hash,
                     user.role,
                     msgspec.json.encode(user.apps).decode(),
+                    user.totp_secret,
+                    user.totp_step,
                     user.id,
                 ],
             )
@@ -210,30 +227,62 @@ class DuckDBAccounts:
     def delete_user(self, user_id: str) -> bool:
         with self._write_lock:
             cur = self._cursor()
-            gone = cur.execute("DELETE FROM users WHERE id = ? RETURNING id", [user_id]).fetchall()
-            cur.execute("DELETE FROM login_sessions WHERE user_id = ?", [user_id])
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                gone = cur.execute(
+                    "DELETE FROM users WHERE id = ? RETURNING id", [user_id]
+                ).fetchall()
+                cur.execute("DELETE FROM login_sessions WHERE user_id = ?", [user_id])
+                cur.execute("DELETE FROM recovery_codes WHERE user_id = ?", [user_id])
+                cur.execute("COMMIT")
+            except BaseException:
+                rollback(cur)
+                raise
         return bool(gone)
 
     def create_login_session(self, session: LoginSession) -> None:
         with self._write_lock:
             self._cursor().execute(
-                "INSERT INTO login_sessions (key, user_id, csrf, created, expires)"
-                " VALUES (?, ?, ?, ?, ?)",
-                [session.key, session.user_id, session.csrf, session.created, session.expires],
+                f"INSERT INTO login_sessions ({_SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608
+                [
+                    session.key,
+                    session.user_id,
+                    session.csrf,
+                    session.created,
+                    session.expires,
+                    session.pending,
+                ],
             )
 
     def get_login_session(self, key: str) -> LoginSession | None:
         row = (
             self._cursor()
-            .execute(
-                "SELECT key, user_id, csrf, created, expires FROM login_sessions WHERE key = ?",
-                [key],
-            )
+            .execute(f"SELECT {_SESSION_COLUMNS} FROM login_sessions WHERE key = ?", [key])  # noqa: S608
             .fetchone()
         )
         if row is None:
             return None
-        return LoginSession(key=row[0], user_id=row[1], csrf=row[2], created=row[3], expires=row[4])
+        return LoginSession(
+            key=row[0],
+            user_id=row[1],
+            csrf=row[2],
+            created=row[3],
+            expires=row[4],
+            pending=bool(row[5]),
+        )
+
+    def end_login_sessions(self, user_id: str, keep: str | None = None) -> int:
+        with self._write_lock:
+            gone = (
+                self._cursor()
+                .execute(
+                    "DELETE FROM login_sessions WHERE user_id = ? AND key IS DISTINCT FROM ?"
+                    " RETURNING 1",
+                    [user_id, keep],
+                )
+                .fetchall()
+            )
+        return len(gone)
 
     def delete_login_session(self, key: str) -> None:
         with self._write_lock:
