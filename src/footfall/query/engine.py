@@ -1,7 +1,7 @@
 """QueryEngine: aggregate, timeseries, breakdown and realtime answers for one app.
 
 Every call validates its input (QueryError names the parameter), works out the UTC window from the
-app's time zone, and runs SQL built by ``footfall.query.sql`` on the store.
+app's time zone, and runs SQL built by ``footfall.query.builder`` on the store.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from footfall.clock import Clock
 from footfall.model import App, Funnel, Goal
+from footfall.query.builder import Builder
 from footfall.query.fast import RAW, FastPath, Route
 from footfall.query.goals import GoalQueries, check_goal_filters
 from footfall.query.periods import (
@@ -36,7 +37,8 @@ from footfall.query.spec import (
     check_metrics,
     dimension,
 )
-from footfall.query.sql import Builder, Key, Scope, Sql, split_metrics
+from footfall.query.sql import Scope, Sql, split_metrics
+from footfall.query.sql_grouped import Key
 from footfall.store.base import Store
 from footfall.store.rollups import Rollups
 
