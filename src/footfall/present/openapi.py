@@ -69,8 +69,8 @@ def _get(summary: str, params: list[dict[str, Any]], result: dict[str, Any]) -> 
 
 
 def _query_v2() -> dict[str, Any]:
-    """POST /api/v2/query: Plausible's query object (footfall.present.query_api)."""
-    from footfall.present import query_api as v2
+    """POST /api/v2/query: Plausible's query object (footfall.present.query_body)."""
+    from footfall.present import query_body as v2
 
     strings = {"type": "array", "items": {"type": "string"}}
     filter_tree = {

@@ -1,5 +1,6 @@
 """What differs between the stores' SQL dialects: one row of fragments per dialect, used by
-footfall.query.sql (the one place query SQL is assembled) and the DuckDB rollups."""
+footfall.query.sql (where query SQL is assembled, with sql_goals and sql_grouped) and the
+DuckDB rollups."""
 
 from __future__ import annotations
 

@@ -1,7 +1,10 @@
-"""QueryEngine: aggregate, timeseries, breakdown and realtime answers for one app.
+"""QueryEngine: aggregate, timeseries, breakdown, grouped and realtime answers for one app.
 
 Every call validates its input (QueryError names the parameter), works out the UTC window from the
-app's time zone, and runs SQL built by ``footfall.query.sql`` on the store.
+app's time zone, and runs SQL built by ``footfall.query.builder`` on the store (or reads the
+rollups, footfall.query.fast). Goals and funnels (footfall.query.goals), the v2 API's grouped
+queries (footfall.query.grouped) and time on page (footfall.query.time_on_page) are answered in
+modules of their own, through the engine's methods.
 """
 
 from __future__ import annotations
@@ -12,8 +15,11 @@ from typing import Any
 
 from footfall.clock import Clock
 from footfall.model import App, Funnel, Goal
+from footfall.query.builder import Builder
 from footfall.query.fast import RAW, FastPath, Route
 from footfall.query.goals import GoalQueries, check_goal_filters
+from footfall.query.grouped import GroupedQueries, Row
+from footfall.query.numbers import Number, change, number, rate
 from footfall.query.periods import (
     Window,
     bucket_keys,
@@ -24,10 +30,9 @@ from footfall.query.periods import (
     zone,
 )
 from footfall.query.spec import (
-    DERIVED_METRICS,
     GOAL,
     INTERVALS,
-    PROPS_PREFIX,
+    MAX_LIMIT,
     REVENUE_METRICS,
     Dim,
     QueryError,
@@ -36,37 +41,10 @@ from footfall.query.spec import (
     check_metrics,
     dimension,
 )
-from footfall.query.sql import Builder, Key, Scope, Sql, split_metrics
+from footfall.query.sql import Scope, Sql, split_metrics
+from footfall.query.time_on_page import TimeOnPage
 from footfall.store.base import Store
 from footfall.store.rollups import Rollups
-
-Number = float | int | None
-MAX_LIMIT = 10_000
-
-
-TIME_KEYS = {"time:hour": "hour", "time:day": "day", "time:week": "week", "time:month": "month"}
-Row = tuple[list[str], dict[str, Number]]  # a grouped row: its key values, its metrics
-
-
-def _number(metric: str, value: Any) -> float | int | None:
-    if metric == "time_on_page":  # no page followed: no time to tell
-        return None if value is None else int(value)
-    if value is None:
-        return 0.0 if metric in ("views_per_visit", "conversion_rate") else 0
-    if metric in ("views_per_visit", "conversion_rate"):
-        return round(float(value), 2)
-    return int(value)
-
-
-def change(metric: str, current: Number, before: Number) -> int | float | None:
-    """Plausible's comparison: percent change; for bounce_rate the difference in points."""
-    if current is None or before is None:
-        return None
-    if metric in ("bounce_rate", "conversion_rate"):
-        return round(float(current) - float(before), 2 if metric == "conversion_rate" else None)
-    if before == 0:
-        return 100 if current else 0
-    return round((float(current) - float(before)) / float(before) * 100)
 
 
 class QueryEngine:
@@ -88,6 +66,8 @@ class QueryEngine:
         rollups = Rollups(store, lambda _: None, create=False)
         self.fast = FastPath(rollups, catch_up) if use_rollups else None
         self.goals = GoalQueries(self)
+        self.grouping = GroupedQueries(self)
+        self.page_times = TimeOnPage(self)
 
     def _route(
         self,
@@ -169,14 +149,14 @@ class QueryEngine:
         values = dict(zip(hit_m + sess_m, row, strict=True))
         if "conversion_rate" in metrics:
             base = self._base_visitors(scope, None)
-            values["conversion_rate"] = _rate(values["visitors"], base.get(None))
-        return {m: _number(m, values.get(m)) for m in metrics}
+            values["conversion_rate"] = rate(values["visitors"], base.get(None))
+        return {m: number(m, values.get(m)) for m in metrics}
 
     def _totals_any(self, q: QuerySpec, w: Window, metrics: list[str]) -> dict[str, Number]:
         route = self._route(q, w, None, metrics)
         if route.rollups and self.fast is not None:
             row = self.fast.table(q.app.id, w, None, metrics, "all").get(("", ""), {})
-            return {m: _number(m, row.get(m)) for m in metrics}
+            return {m: number(m, row.get(m)) for m in metrics}
         return self._totals(self.scope(q, w, route), metrics)
 
     def _base_visitors(
@@ -202,12 +182,12 @@ class QueryEngine:
         w = self.window(q)
         scope = self.scope(q, w, self._route(q, w, None, counted))
         self._check_conversion(scope, wanted)
-        self._check_time_on_page(q, wanted, None)
+        self.page_times.check(q, wanted, None)
 
         def totals(w: Window) -> dict[str, Number]:
             out: dict[str, Number] = dict(self._totals_any(q, w, counted)) if counted else {}
             if "time_on_page" in wanted:
-                out["time_on_page"] = self._time_on_page(q, w, False).get(None)
+                out["time_on_page"] = self.page_times.seconds(q, w, False).get(None)
             return out
 
         now = totals(w)
@@ -252,7 +232,7 @@ class QueryEngine:
             table = self.fast.table(q.app.id, w, None, wanted, interval)
             keys = bucket_keys(w, interval, self.clock.now_ms())
             return [
-                {"date": k, **{m: _number(m, table.get((k, ""), {}).get(m)) for m in wanted}}
+                {"date": k, **{m: number(m, table.get((k, ""), {}).get(m)) for m in wanted}}
                 for k in keys
             ]
         hit_m, sess_m = split_metrics(wanted)
@@ -265,11 +245,11 @@ class QueryEngine:
         if "conversion_rate" in wanted:
             base = self._base_visitors(scope, self.sql.bucket("h.ts", w, interval))
             for k, r in rows.items():
-                r["conversion_rate"] = _rate(r.get("visitors"), base.get(k))
+                r["conversion_rate"] = rate(r.get("visitors"), base.get(k))
         out: list[dict[str, object]] = []
         for key in bucket_keys(w, interval, self.clock.now_ms()):
             found = rows.get(key, {})
-            out.append({"date": key, **{m: _number(m, found.get(m)) for m in wanted}})
+            out.append({"date": key, **{m: number(m, found.get(m)) for m in wanted}})
         return out
 
     def breakdown(
@@ -312,7 +292,7 @@ class QueryEngine:
             q, w, route, bots_only=bots_only, pageviews_only=dim.name == "event:page"
         )
         self._check_conversion(scope, wanted)
-        self._check_time_on_page(q, wanted, dim)
+        self.page_times.check(q, wanted, dim)
         hit_m, sess_m = split_metrics(counted)
         sort = sort or next((m for m in counted if m != "conversion_rate"), "visitors")
         found: list[dict[str, Any]]
@@ -323,10 +303,10 @@ class QueryEngine:
         else:
             found = self._raw_breakdown(scope, dim, counted, hit_m, sess_m, sort, limit, offset)
         if "time_on_page" in wanted:
-            times = self._time_on_page(q, w, True)
+            times = self.page_times.seconds(q, w, True)
             for r in found:
                 r["time_on_page"] = times.get(r["k"])
-        rows = [{dim.short: r["k"], **{m: _number(m, r.get(m)) for m in wanted}} for r in found]
+        rows = [{dim.short: r["k"], **{m: number(m, r.get(m)) for m in wanted}} for r in found]
         return rows, total
 
     def _raw_breakdown(
@@ -350,7 +330,7 @@ class QueryEngine:
                 total = self._base_visitors(scope, None).get(None)
                 base = {r["k"]: total for r in found}
             for r in found:
-                r["conversion_rate"] = _rate(r.get("visitors"), base.get(r["k"]))
+                r["conversion_rate"] = rate(r.get("visitors"), base.get(r["k"]))
         return found
 
     def first_day(self, app: App) -> date | None:
@@ -371,35 +351,6 @@ class QueryEngine:
         sql = self.sql.realtime(Scope(app.id, w, pageviews_only=True))
         return int(self._run(sql)[0][0])
 
-    # -- time on page -----------------------------------------------------------------------
-    def _check_time_on_page(self, q: QuerySpec, wanted: Sequence[str], dim: Dim | None) -> None:
-        if "time_on_page" not in wanted:
-            return
-        if dim is not None and dim.name != "event:page":
-            raise QueryError("metrics", "time_on_page is answered per page (event:page) only")
-        if dim is None and not any(f.dimension == "event:page" for f in q.filters):
-            raise QueryError("metrics", "time_on_page needs an event:page filter or dimension")
-
-    def _time_on_page(self, q: QuerySpec, w: Window, by_page: bool) -> dict[Any, int | None]:
-        """Seconds on a page (per page, or None for the pages of the event:page filters), as
-        Plausible's time on page from hits: the time from a hit to the session's next one,
-        summed, over the number of times the next hit was on another page (None when it never
-        was). The event:page filters pick the pages timed, not the hits (custom property
-        filters are left out per page)."""
-        pages = tuple(f for f in q.filters if f.dimension == "event:page")
-        others = tuple(
-            f
-            for f in q.filters
-            if f.dimension != "event:page"
-            and not (by_page and f.dimension.startswith(PROPS_PREFIX))
-        )
-        route = self._route(q, w, None, ["time_on_page"])
-        scope = Scope(q.app.id, w, others, q.include_bots, sessions_table=route.sessions_table)
-        out: dict[Any, int | None] = {}
-        for key, seconds, transitions in self._run(self.sql.time_on_page(scope, pages, by_page)):
-            out[key] = round(float(seconds) / int(transitions)) if transitions else None
-        return out
-
     # -- grouped (the v2 API's queries) -----------------------------------------------------
     def grouped(
         self,
@@ -412,133 +363,5 @@ class QueryEngine:
         total: bool = False,
     ) -> tuple[list[Row], int | None]:
         """Metrics per combination of ``keys`` (dimension names, or time:hour|day|week|month),
-        only the combinations with hits, ordered by ``order`` ((metric or key, descending?),
-        ties by the keys ascending), from the ``offset``-th row; and, with ``total``, how many
-        rows there are in all.
-
-        Metrics mean what they mean in the other calls, but ``conversion_rate``: the share of
-        all the period's visitors (under the visit filters), one denominator for every row, as
-        Plausible's; ``time_on_page`` needs no keys (and an event:page filter) or event:page
-        alone."""
-        wanted = list(check_metrics(list(metrics)))
-        self._check_revenue(wanted)
-        if not 1 <= limit <= MAX_LIMIT:
-            raise QueryError("limit", f"limit must be between 1 and {MAX_LIMIT}")
-        if offset < 0:
-            raise QueryError("offset", "offset must be 0 or more")
-        parsed = [self._key(k) for k in keys]
-        dims = [k.dim for k in parsed if k.dim is not None]
-        for name, _ in order:
-            if name not in wanted and name not in keys:
-                raise QueryError("order_by", f"{name!r} is neither a metric nor a key asked for")
-        if "time_on_page" in wanted:
-            if list(keys) not in ([], ["event:page"]):
-                raise QueryError("metrics", "time_on_page is answered per page (event:page) only")
-            self._check_time_on_page(q, wanted, dims[0] if dims else None)
-        counted = [m for m in wanted if m not in DERIVED_METRICS]
-        if "conversion_rate" in wanted and "visitors" not in counted:
-            counted.append("visitors")
-        if parsed and not counted:  # the rows time on page is told for
-            counted = ["pageviews"]
-        w = self.window(q)
-        one_dim = dims[0] if len(dims) == 1 and len(parsed) == 1 else None
-        route = self._route(
-            q, w, one_dim, counted or ["events"], buckets=all(k.interval != "hour" for k in parsed)
-        )
-        scope = self.scope(q, w, route, pageviews_only="event:page" in keys)
-        self._check_conversion(scope, wanted)
-        # conversion_rate has one denominator for every row: it sorts as visitors do
-        sql_order = [("visitors" if n == "conversion_rate" else n, d) for n, d in order]
-        in_python = any(n == "time_on_page" for n, _ in order)  # known after the rows
-        rows: list[Row]
-        count: int | None = None
-        sliced = False  # rows are the page asked for already
-        if not parsed:
-            rows = [([], dict(self._totals_any(q, w, counted)) if counted else {})]
-            count = 1
-        elif one_dim and counted and not in_python and sql_order in ([], [(counted[0], True)]):
-            # the breakdown (from the rollups when they hold it), best first by that metric
-            found, count = self._breakdown(q, one_dim.name, counted, limit, offset, counted[0])
-            rows = [
-                ([str(r[one_dim.short])], {m: _as_number(r[m]) for m in counted}) for r in found
-            ]
-            sliced = True
-        elif len(parsed) == 1 and parsed[0].dim is None and route.rollups and self.fast:
-            interval = parsed[0].interval or "day"
-            table = self.fast.table(q.app.id, w, None, counted, interval)
-            rows = [([k], dict(v)) for (k, _), v in sorted(table.items())]
-            count, in_python = len(rows), True
-        else:
-            hit_m, sess_m = split_metrics(counted)
-            refs = [(f"k{list(keys).index(n)}" if n in keys else n, d) for n, d in sql_order]
-            sql = self.sql.grouped(
-                scope,
-                parsed,
-                hit_m,
-                sess_m,
-                [] if in_python else refs,
-                None if in_python else limit,
-                0 if in_python else offset,
-            )
-            names = [*hit_m, *sess_m]
-            rows = [
-                (
-                    [str(v) for v in row[: len(parsed)]],
-                    dict(zip(names, row[len(parsed) :], strict=True)),
-                )
-                for row in self._run(sql)
-            ]
-            sliced = not in_python
-            if in_python:
-                count = len(rows)
-        if total and count is None:
-            hit_m, sess_m = split_metrics(counted)
-            inner = self.sql.grouped(scope, parsed, hit_m, sess_m, [])
-            count = int(self._run(Sql("SELECT count(*) FROM (").extend(inner).add(") c"))[0][0])
-        if "time_on_page" in wanted:
-            times = self._time_on_page(q, w, bool(parsed))
-            for key_values, values in rows:
-                values["time_on_page"] = times.get(key_values[0] if key_values else None)
-        if "conversion_rate" in wanted:
-            base = self._base_visitors(scope, None).get(None)
-            for _, values in rows:
-                values["conversion_rate"] = _rate(values.get("visitors"), base)
-        if in_python:
-            rows = _sorted(rows, list(keys), order)
-        if not sliced:
-            rows = rows[offset : offset + limit]
-        out = [(kv, {m: _number(m, values.get(m)) for m in wanted}) for kv, values in rows]
-        return out, (count if total else None)
-
-    @staticmethod
-    def _key(name: str) -> Key:
-        if name in TIME_KEYS:
-            return Key(interval=TIME_KEYS[name])
-        dim = dimension(name, "dimensions")
-        if dim.name == "bot:name":
-            raise QueryError("dimensions", "bot:name is the bot report's (the v1 breakdown)")
-        return Key(dim=dim)
-
-
-def _as_number(value: object) -> Number:
-    return value if isinstance(value, int | float) else None
-
-
-def _sorted(rows: list[Row], keys: list[str], order: Sequence[tuple[str, bool]]) -> list[Row]:
-    """Rows in ``order`` ((metric or key, descending?); missing values last), ties by the keys."""
-    out = sorted(rows, key=lambda r: r[0])
-
-    def value(row: Row, name: str) -> Any:
-        return row[0][keys.index(name)] if name in keys else row[1].get(name)
-
-    for name, desc in reversed(order):
-        present = [r for r in out if value(r, name) is not None]
-        missing = [r for r in out if value(r, name) is None]
-        out = sorted(present, key=lambda r: value(r, name), reverse=desc) + missing
-    return out
-
-
-def _rate(part: Any, whole: Any) -> float:
-    if not whole:
-        return 0.0
-    return round(100.0 * float(part or 0) / float(whole), 2)
+        and with ``total`` how many rows there are in all (footfall.query.grouped)."""
+        return self.grouping.grouped(q, metrics, keys, order, limit, offset, total)

@@ -325,7 +325,7 @@ class FastPath:
 
 
 def _value(dim: str, column: str) -> str:
-    """A rollup row's value as the raw path shows it (footfall.query.sql.Builder.value): the
+    """A rollup row's value as the raw path shows it (footfall.query.sql.CoreBuilder.value): the
     referrer is grouped by host and path, its rows of one merged in one sum or sketch."""
     if dim != "visit:referrer":
         return column

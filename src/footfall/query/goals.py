@@ -12,7 +12,8 @@ Always answered from the raw events (the rollups know nothing of goals), so ever
   ``total_revenue`` and ``average_revenue`` (per completion with an amount) in Plausible's money
   shape ``{"short", "long", "value", "currency"}``. A hit completing two goals counts for both.
 - A funnel counts, for each step k, the visitors with a visit whose hits reached steps 1..k in
-  order (``footfall.query.sql.Builder.funnel``), with Plausible's drop-off and conversion figures.
+  order (``footfall.query.sql_goals.GoalBuilder.funnel``), with Plausible's drop-off and
+  conversion figures.
 """
 
 from __future__ import annotations

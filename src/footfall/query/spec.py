@@ -79,6 +79,7 @@ DERIVED_METRICS = frozenset({"conversion_rate", "time_on_page"})
 
 PERIODS = ("day", "7d", "30d", "month", "6mo", "12mo", "custom", "realtime")
 INTERVALS = ("minute", "hour", "day", "week", "month")
+MAX_LIMIT = 10_000  # rows a breakdown or grouped query answers at most
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,14 @@
-"""The one place query SQL is assembled, for every dialect.
+"""Query SQL, for every dialect: its core here, goals and grouped queries in the modules beside it.
 
 Dialect differences live in the small ``DIALECTS`` table (footfall.query.dialects); everything
-else is shared. Identifiers come
-only from the allow-lists in ``footfall.query.spec`` (dimension columns, metric names); every value a
-user supplied is bound as a ``?`` parameter, in the order the text is built.
+else is shared. Identifiers come only from the allow-lists in ``footfall.query.spec`` (dimension
+columns, metric names); every value a user supplied is bound as a ``?`` parameter, in the order
+the text is built.
+
+``CoreBuilder`` holds values, conditions, the WITH clause, the aggregates and the statements of
+the totals, series and breakdowns; goals and funnels are ``footfall.query.sql_goals``, the v2
+API's grouped queries and time on page ``footfall.query.sql_grouped``, and
+``footfall.query.builder.Builder`` is all of them together, the one the engine uses.
 
 Semantics (see docs/query.md): hit metrics (visitors, pageviews, events) count the hits inside the
 window; a session is attributed to the window holding its first hit, and its measures (bounce,
@@ -17,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from footfall.model import FunnelStep, Goal
+from footfall.model import Goal
 from footfall.query.dialects import dialect
 from footfall.query.periods import Window, as_utc, utc_offsets
 from footfall.query.spec import (
@@ -28,13 +33,11 @@ from footfall.query.spec import (
     Dim,
     Filter,
     dimension,
-    matching_goals,
     prop_key,
     wildcard_regex,
 )
 
 SESSION_HORIZON_MS = 86_400_000
-CURRENCY_PROP = "revenue_currency"  # a hit's own currency (footfall.goals)
 
 
 @dataclass
@@ -81,17 +84,10 @@ def _visit_column(dim: Dim) -> str:
     return "v_" + dim.short
 
 
-@dataclass(frozen=True)
-class Key:
-    """What a grouped query groups by: a dimension, or a time bucket (``interval``: hour, day,
-    week, month; hits by their time, visits by their start)."""
+class CoreBuilder:
+    """Builds the WITH clause (sessions, hits, visits) and the aggregate queries over it.
 
-    dim: Dim | None = None
-    interval: str = "day"
-
-
-class Builder:
-    """Builds the WITH clause (sessions, hits, visits) and the aggregate queries over it."""
+    ``event:goal`` filters are the goals' (``footfall.query.sql_goals.GoalBuilder.condition``)."""
 
     def __init__(self, dialect_name: str) -> None:
         self.d = dialect(dialect_name)
@@ -120,8 +116,8 @@ class Builder:
         visit_alias: str | None = None,
         goals: Sequence[Goal] = (),
     ) -> Sql:
-        if f.dimension == GOAL:
-            return self.goal_filter(f, alias, goals)
+        """The filter on a row of events/hits (``alias``; visit dimensions as in :meth:`value`).
+        ``goals`` (the app's) are for an ``event:goal`` filter, which GoalBuilder answers."""
         dim = dimension(f.dimension, "filters")
         expr = self.value(dim, alias, visit_alias)
         fold = not f.case_sensitive and f.op not in ("matches", "matches_not")
@@ -151,59 +147,6 @@ class Builder:
         if f.op in NEGATED_OPS:
             return Sql("NOT ").extend(out)
         return out
-
-    def path_match(self, alias: str, glob: str) -> Sql:
-        """The hit's path matches a page glob (footfall.globs; exact without ``*``)."""
-        expr = f"coalesce({alias}.path, '')"
-        if "*" not in glob:
-            return Sql(f"{expr} = ?", [glob])
-        if "*" not in glob.replace("**", ""):
-            return Sql(self.d.like.format(x=expr, p="?"), [like_pattern(glob)])
-        return Sql(self.d.full_match.format(x=expr, p="?"), [wildcard_regex(glob)])
-
-    def goal_condition(self, goal: Goal, alias: str) -> Sql:
-        """The hit completes the goal: a pageview of its glob, or its event with its props."""
-        if goal.page:
-            return (
-                Sql(f"({alias}.event = 'pageview' AND ")
-                .extend(self.path_match(alias, goal.page))
-                .add(")")
-            )
-        out = Sql(f"({alias}.event = ?", [goal.event])
-        for key, value in goal.props.items():
-            prop = self.d.prop.format(m=f"{alias}.props", key="?")
-            out.add(f" AND coalesce({prop}, '') = ?", key, value)
-        return out.add(")")
-
-    def step_condition(self, step: FunnelStep, goals: Sequence[Goal], alias: str) -> Sql:
-        if step.page:
-            return (
-                Sql(f"({alias}.event = 'pageview' AND ")
-                .extend(self.path_match(alias, step.page))
-                .add(")")
-            )
-        return self.goal_condition(next(g for g in goals if g.name == step.goal), alias)
-
-    def goal_filter(self, f: Filter, alias: str, goals: Sequence[Goal]) -> Sql:
-        """``event:goal==A|B`` (or ``~`` on names): hits completing any of those goals. The
-        engine has checked the names (footfall.query.goals.check_goal_filters)."""
-        chosen = matching_goals(f, goals)
-        if not chosen:
-            return Sql("FALSE")
-        out = Sql("(")
-        for i, goal in enumerate(chosen):
-            out.add(" OR " if i else "").extend(self.goal_condition(goal, alias))
-        return out.add(")")
-
-    def revenue(self, goal: Goal, alias: str) -> Sql:
-        """The hit's revenue for a revenue goal: its amount property as a number, unless the hit
-        names another currency (NULL: no revenue)."""
-        prop = self.d.prop.format(m=f"{alias}.props", key="?")
-        amount = self.d.to_number.format(x=prop)
-        return Sql(
-            f"CASE WHEN upper(coalesce({prop}, ?)) = ? THEN {amount} END",
-            [CURRENCY_PROP, goal.currency, goal.currency, goal.amount_prop],
-        )
 
     def bot_condition(self, scope: Scope, alias: str) -> str:
         if scope.bots_only:
@@ -443,172 +386,6 @@ class Builder:
         sort_alias = "b" if sort in SESSION_METRICS else "a"
         return sql.add(
             f" ORDER BY {sort_alias}.{sort} DESC NULLS LAST, 1 LIMIT ? OFFSET ?", limit, offset
-        )
-
-    def goal_breakdown(self, scope: Scope, goals: Sequence[Goal]) -> Sql:
-        """Rows (goal index, visitors, events, pageviews, revenue total, revenue mean) for the
-        goals with a completion among the hits; a hit completing two goals counts for both."""
-        sql = self.with_clause(scope, [], sessions=bool(scope.visit_filters), extra=("props",))
-        items = Sql()
-        for i, goal in enumerate(goals):
-            items.add(", " if i else "").add("CASE WHEN ").extend(self.goal_condition(goal, "h"))
-            items.add(f" THEN {i} END")  # i: an int of our own
-        revenue = Sql("CASE g.gi")
-        for i, goal in enumerate(goals):
-            if goal.currency:
-                revenue.add(f" WHEN {i} THEN ").extend(self.revenue(goal, "g"))
-        revenue = revenue.add(" END") if revenue.params else Sql("CAST(NULL AS DOUBLE)")
-        distinct = self.d.distinct.format(x="visitor_id")
-        pageviews = self.d.count_if.format(c="event = 'pageview'")
-        sql.add(f" SELECT gi, {distinct}, count(*), {pageviews}, sum(revenue), avg(revenue) FROM")
-        sql.add(" (SELECT g.gi, g.visitor_id, g.event, ").extend(revenue).add(" AS revenue FROM")
-        sql.add(" (SELECT h.visitor_id, h.event, h.props, ")
-        sql.add(self.d.explode.format(items=items.text), *items.params)
-        return sql.add(" AS gi FROM hits h) g WHERE g.gi IS NOT NULL) x GROUP BY 1 ORDER BY 1")
-
-    def funnel(self, scope: Scope, steps: Sequence[FunnelStep], goals: Sequence[Goal]) -> Sql:
-        """One row: the visitors of the period, then those whose visit reached each step in
-        order. A visit's hits in the period are ordered by time (then hit id); step k is the
-        first hit after step k−1's that matches it, so one hit is never two steps. The visitor of
-        a step is the one of the hit that took it. Visit filters keep whole sessions; event
-        filters keep the visits that had a matching hit."""
-        sql = self.with_clause(
-            scope,
-            [],
-            sessions=bool(scope.visit_filters),
-            event_filters=False,
-            extra=("hit_id", "props"),
-        )
-        visit = "coalesce(h.session_id, h.hit_id, '')"
-        sql.add(
-            f", o AS (SELECT h.*, {visit} AS visit, row_number() OVER"
-            f" (PARTITION BY {visit} ORDER BY h.ts, h.hit_id) AS rn FROM hits h WHERE TRUE"
-        )
-        if scope.event_filters:
-            sql.add(f" AND {visit} IN (SELECT coalesce(e.session_id, e.hit_id, '') FROM hits e")
-            sql.add(" WHERE TRUE")
-            for f in scope.event_filters:
-                sql.add(" AND ").extend(self.condition(f, "e", goals=scope.goals))
-            sql.add(")")
-        sql.add(")")
-        for k, step in enumerate(steps, 1):
-            if k == 1:
-                sql.add(", f1 AS (SELECT o.visit, min(o.rn) AS rn FROM o WHERE ")
-            else:
-                sql.add(
-                    f", f{k} AS (SELECT o.visit, min(o.rn) AS rn FROM o JOIN f{k - 1} p"
-                    " ON p.visit = o.visit AND o.rn > p.rn WHERE "
-                )
-            sql.extend(self.step_condition(step, goals, "o")).add(" GROUP BY 1)")
-        distinct = self.d.distinct.format(x="o.visitor_id")
-        cols = [f"(SELECT {distinct} FROM o)"]
-        cols += [
-            f"(SELECT {distinct} FROM f{k} JOIN o ON o.visit = f{k}.visit AND o.rn = f{k}.rn)"
-            for k in range(1, len(steps) + 1)
-        ]
-        return sql.add(" SELECT " + ", ".join(cols))
-
-    def grouped(
-        self,
-        scope: Scope,
-        keys: list[Key],
-        hit_m: list[str],
-        sess_m: list[str],
-        order: list[tuple[str, bool]],
-        limit: int | None = None,
-        offset: int = 0,
-    ) -> Sql:
-        """Rows (key values…, hit metrics…, session metrics…) per combination of ``keys``.
-
-        ``order``: (metric name or ``k<i>`` for the i-th key, descending?), ties broken by the
-        keys. Hit metrics count the hits with those values; session metrics the visits (by
-        their start for a time key) with those visit values that had a hit with those event
-        values. ``limit=None``: every row (and no ORDER BY when ``order`` is empty)."""
-        dims = tuple(k.dim for k in keys if k.dim is not None)
-        visit_dims = [d for d in dims if d.level == "visit"]
-        event_dims = [d for d in dims if d.level == "event"]
-        sql = self.with_clause(
-            scope,
-            visit_dims,
-            sessions=bool(sess_m or scope.visit_filters or visit_dims),
-            groups=dims,
-        )
-        w = scope.window
-        group_by = " GROUP BY " + ", ".join(str(i + 1) for i in range(len(keys)))
-        parts: list[tuple[str, Sql]] = []
-        if hit_m:
-            part = Sql("SELECT ")
-            for i, k in enumerate(keys):
-                expr = (
-                    self.bucket("h.ts", w, k.interval) if k.dim is None else self.value(k.dim, "h")
-                )
-                part.extend(expr).add(f" AS k{i}, ")
-            part.add(", ".join(self.hit_aggregates(hit_m)) + " FROM hits h" + group_by)
-            parts.append(("a", part))
-        if sess_m:
-            part = Sql("SELECT ")
-            for i, k in enumerate(keys):
-                if k.dim is None:
-                    expr = self.bucket("s.started", w, k.interval)
-                elif k.dim.level == "visit":
-                    expr = self.value(k.dim, "s")
-                else:
-                    expr = Sql(f"g.e{event_dims.index(k.dim)}")
-                part.extend(expr).add(f" AS k{i}, ")
-            part.add(", ".join(self.session_aggregates(sess_m)))
-            if event_dims:  # the visits that had a hit with those values
-                part.add(" FROM (SELECT DISTINCT ")
-                for j, d in enumerate(event_dims):
-                    part.extend(self.value(d, "h")).add(f" AS e{j}, ")
-                part.add("h.session_id FROM hits h) g JOIN visits s ON s.session_id = g.session_id")
-            else:
-                part.add(" FROM visits s")
-            parts.append(("b", part.add(group_by)))
-        cols = ", ".join(f"{'a' if m in hit_m else 'b'}.{m} AS {m}" for m in hit_m + sess_m)
-        if len(parts) == 2:
-            names = ", ".join(f"coalesce(a.k{i}, b.k{i}) AS k{i}" for i in range(len(keys)))
-            on = " AND ".join(f"a.k{i} = b.k{i}" for i in range(len(keys)))
-            sql.add(f" SELECT {names}, {cols} FROM (").extend(parts[0][1])
-            sql.add(") a FULL JOIN (").extend(parts[1][1]).add(f") b ON {on}")
-        else:
-            alias, part = parts[0]
-            names = ", ".join(f"{alias}.k{i} AS k{i}" for i in range(len(keys)))
-            sql.add(f" SELECT {names}, {cols} FROM (").extend(part).add(f") {alias}")
-        if limit is None and not order:
-            return sql
-        terms: list[str] = []
-        for name, desc in order:
-            if name.startswith("k") and name[1:].isdigit():
-                ref = str(int(name[1:]) + 1)
-            else:
-                ref = f"{'a' if name in hit_m else 'b'}.{name}"
-            terms.append(f"{ref} {'DESC' if desc else 'ASC'} NULLS LAST")
-        terms += [str(i + 1) for i in range(len(keys))]
-        sql.add(" ORDER BY " + ", ".join(terms))
-        if limit is not None:
-            sql.add(" LIMIT ? OFFSET ?", limit, offset)
-        return sql
-
-    def time_on_page(self, scope: Scope, pages: tuple[Filter, ...], by_page: bool) -> Sql:
-        """Rows (page or NULL, seconds, transitions), as Plausible's legacy time on page: for
-        each hit, the time to the session's next hit; summed per (page, next page, session),
-        and divided (by the caller) by the number of those with a next page that is another
-        page. ``pages``: event:page filters, applied to the page a transition starts from."""
-        sql = self.with_clause(scope, [], sessions=bool(scope.visit_filters))
-        nxt = self.d.next_in_session
-        secs = self.d.seconds_between.format(a="t.next_ts", b="t.ts")
-        sql.add(
-            f", t AS (SELECT session_id, ts, path, {nxt.format(x='ts')} AS next_ts,"
-            f" {nxt.format(x='path')} AS next_path FROM hits)"
-            f", tr AS (SELECT t.path, t.next_path, t.session_id, sum({secs}) AS d FROM t"
-            " WHERE t.next_ts IS NOT NULL"
-        )
-        for f in pages:
-            sql.add(" AND ").extend(self.condition(f, "t"))
-        transitions = self.d.count_if.format(c="next_path <> path")
-        key = self.value(dimension("event:page"), "tr").text if by_page else "NULL"
-        return sql.add(
-            f" GROUP BY 1, 2, 3) SELECT {key}, sum(tr.d), {transitions} FROM tr GROUP BY 1"
         )
 
     def first_hit(self, app_id: str) -> Sql:
