@@ -174,3 +174,41 @@ def test_goal_names_and_globs_are_data(api: httpx.Client) -> None:
 def test_the_openapi_description_names_the_goal_dimension(api: httpx.Client) -> None:
     doc = api.get("/api/v1/openapi.json").text
     assert "event:goal" in doc and "total_revenue" in doc
+
+
+def v2(api: httpx.Client, **body: object) -> httpx.Response:
+    return api.post(
+        "/api/v2/query",
+        json={"site_id": APP_ID, "date_range": ["2026-01-04", "2026-01-10"], **body},
+    )
+
+
+def test_v2_answers_event_goal_as_the_v1_breakdown_does(api: httpx.Client) -> None:
+    r = v2(api, metrics=["visitors", "events", "conversion_rate"], dimensions=["event:goal"])
+    assert r.status_code == 200, r.text
+    assert r.json()["results"] == [
+        {"metrics": [4, 5, 66.67], "dimensions": ["Visit /blog/**"]},
+        {"metrics": [1, 3, 16.67], "dimensions": ["Purchase"]},
+        {"metrics": [1, 1, 16.67], "dimensions": ["signup"]},
+    ]
+    filtered = v2(
+        api,
+        metrics=["visitors", "events", "conversion_rate"],
+        filters=[["is", "event:goal", ["signup"]]],
+    )
+    assert filtered.status_code == 200, filtered.text
+    assert filtered.json()["results"] == [{"metrics": [1, 1, 16.67], "dimensions": []}]
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({"dimensions": ["event:goal", "visit:country"]}, "#/dimensions"),
+        ({"filters": [["is", "event:goal", ["No such goal"]]]}, ""),
+    ],
+)
+def test_v2_goal_questions_it_cannot_answer_are_400(
+    api: httpx.Client, body: dict[str, object], pointer: str
+) -> None:
+    r = v2(api, metrics=["visitors"], **body)
+    assert r.status_code == 400 and r.json()["error"].startswith(pointer)

@@ -7,15 +7,16 @@ Here the plan is answered and the answer shaped: what is asked maps onto the que
 (footfall.query.QueryEngine.grouped): no SQL here. Supported, as Plausible defines them:
 
 - ``metrics``: visitors, visits, pageviews, views_per_visit, bounce_rate, visit_duration, events,
-  percentage, conversion_rate (footfall has no goals: its goal is an ``event:*`` filter),
+  percentage, conversion_rate (by ``event:goal``, or under an ``event:goal``/``event:*`` filter),
   time_on_page (from the time between a session's hits: footfall keeps no engagement events);
 - ``date_range``: day, Nd (the N days before today), Nmo (the N months before this one), month,
   year, all, 24h, or two ISO dates or two date-times with their offsets;
-- ``dimensions``: event and visit dimensions (footfall.present.query_body), custom properties ``event:props:<key>``,
-  time, time:hour|day|week|month; more than one at a time;
+- ``dimensions``: ``event:goal`` alone (the app's goals), or event and visit dimensions
+  (footfall.present.query_body), custom properties ``event:props:<key>``, time,
+  time:hour|day|week|month; more than one at a time;
 - ``filters``: is, is_not, contains, contains_not, matches, matches_not (with
   ``{"case_sensitive": false}``), ``and``, ``not`` of one filter, ``or`` of filters on one
-  dimension with one operator; others (``or`` across dimensions, has_done, segments, goals) are
+  dimension with one operator; others (``or`` across dimensions, has_done, segments) are
   refused with a 400 that says so;
 - ``order_by``, ``pagination`` (limit ≤ 10,000, offset), ``include`` (total_rows, time_labels;
   imports accepted, there are none).

@@ -31,9 +31,9 @@ METRICS = (
 )
 REFUSED_METRICS = {
     "scroll_depth": "footfall keeps no scroll depth",
-    "group_conversion_rate": "footfall has no goals",
-    "total_revenue": "footfall keeps no revenue",
-    "average_revenue": "footfall keeps no revenue",
+    "group_conversion_rate": "conversion_rate by event:goal is the goal's share of all visitors",
+    "total_revenue": "revenue is answered by the v1 breakdown by event:goal",
+    "average_revenue": "revenue is answered by the v1 breakdown by event:goal",
     "exit_rate": "not a metric of the public API",
 }
 SESSION_ONLY = ("bounce_rate", "visit_duration", "views_per_visit")
@@ -48,6 +48,7 @@ DIMENSIONS: dict[str, str] = {
         "event:page",
         "event:hostname",
         "event:name",
+        "event:goal",
         "visit:entry_page",
         "visit:exit_page",
         "visit:source",
@@ -73,7 +74,6 @@ DIMENSIONS: dict[str, str] = {
     )
 } | {"visit:region_name": "visit:region", "visit:city_name": "visit:city"}
 REFUSED_DIMENSIONS = {
-    "event:goal": "footfall has no goals; filter on event:name or event:page instead",
     "visit:channel": "footfall has no acquisition channels; visit:medium is the nearest",
     "visit:country_name": "country names are not stored; visit:country has the ISO code",
     "visit:region": "region codes are not stored; visit:region_name has the region's name",

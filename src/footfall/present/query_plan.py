@@ -159,6 +159,8 @@ def _dimensions(asked: list[str], w: Window) -> tuple[list[str], list[str]]:
     """(the dimensions as answered, the engine's keys)."""
     if len(set(asked)) != len(asked):
         raise BadQuery("#/dimensions", "Expected items to be unique but they were not.")
+    if "event:goal" in asked and len(asked) > 1:  # goals are answered from raw events, alone
+        raise BadQuery("#/dimensions", "event:goal is answered as the only dimension")
     shown: list[str] = []
     keys: list[str] = []
     for i, d in enumerate(asked):
@@ -341,13 +343,15 @@ def _conflicts(metrics: list[str], dimensions: list[str], filters: tuple[Filter,
         )
     if "percentage" in metrics and not dimensions:
         raise BadQuery("#/metrics", "Metric `percentage` can only be queried with `dimensions`.")
-    if "conversion_rate" in metrics and not any(
-        dimension(f.dimension).level == "event" for f in filters
+    if (
+        "conversion_rate" in metrics
+        and "event:goal" not in dimensions
+        and not any(dimension(f.dimension).level == "event" for f in filters)
     ):
         raise BadQuery(
             "#/metrics",
-            "Metric `conversion_rate` can only be queried with event:* filters (footfall's goals:"
-            " event:name, event:page or event:props).",
+            "Metric `conversion_rate` can only be queried with an event:goal dimension or event:* filters"
+            " (event:goal, event:name, event:page or event:props).",
         )
 
 

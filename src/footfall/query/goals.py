@@ -45,9 +45,9 @@ def check_goal_filters(filters: Sequence[Filter], goals: Sequence[Goal]) -> None
     for f in filters:
         if f.dimension != GOAL:
             continue
-        if f.op not in ("==", "~"):
+        if f.op not in ("==", "is", "~"):
             raise QueryError("filters", "event:goal takes == or ~ (a goal is completed or not)")
-        if f.op == "==":
+        if f.op in ("==", "is"):
             unknown = [v for v in f.alternatives if v not in names]
             if unknown:
                 known = ", ".join(repr(n) for n in sorted(names)[:20]) or "none yet"

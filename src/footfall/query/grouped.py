@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from footfall.query.numbers import Number, number, rate
 from footfall.query.spec import (
     DERIVED_METRICS,
+    GOAL,
     MAX_LIMIT,
     QueryError,
     QuerySpec,
@@ -66,6 +67,14 @@ class GroupedQueries:
         for name, _ in order:
             if name not in wanted and name not in keys:
                 raise QueryError("order_by", f"{name!r} is neither a metric nor a key asked for")
+        if list(keys) == [GOAL]:  # the goals' own breakdown: exact, from the raw events
+            goals = engine.goals.breakdown(q, wanted, MAX_LIMIT, 1)
+            by_goal: list[Row] = [
+                ([str(r["goal"])], {m: _as_number(r.get(m)) for m in wanted}) for r in goals
+            ]
+            if order:
+                by_goal = _sorted(by_goal, list(keys), order)
+            return by_goal[offset : offset + limit], (len(by_goal) if total else None)
         if "time_on_page" in wanted:
             if list(keys) not in ([], ["event:page"]):
                 raise QueryError("metrics", "time_on_page is answered per page (event:page) only")
