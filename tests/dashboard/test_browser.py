@@ -296,3 +296,38 @@ def test_goals_and_a_funnel_made_in_settings_show_exact_numbers(
     page.wait_for_url(re.compile(r"f=event%3Agoal%3D%3DPurchase"))
     assert page.inner_text(".chip").startswith("Goal is Purchase")
     assert headline(page, "visitors") == "1" and headline(page, "conversion_rate") == "33.3%"
+
+
+def test_dark_mode_follows_the_systems_colour_scheme(
+    browser: Any, site: LiveServer, tmp_path: Path
+) -> None:
+    """``prefers-color-scheme: dark``: dark page and cards, light text, and form fields that are
+    dark too; light otherwise. With FOOTFALL_SCREENSHOT=1 the picture is docs/dashboard-dark.png."""
+    app = site.create_app("dark.example", "https://dark.example")
+    visit(site, app, ["/", "/pricing"])
+    colours = {}
+    for scheme in ("light", "dark"):
+        context = browser.new_context(
+            base_url=site.url, viewport={"width": 1280, "height": 900}, color_scheme=scheme
+        )
+        tab = context.new_page()
+        log_in(tab)
+        tab.goto(f"/apps/{app.id}?period=day")
+        colours[scheme] = tab.evaluate(
+            "() => [document.body, document.querySelector('.card'), document.querySelector('select, input')]"
+            ".map(e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).color])"
+        )
+        if scheme == "dark":
+            name = "dashboard-dark.png"
+            target = DOCS / name if os.environ.get("FOOTFALL_SCREENSHOT") else tmp_path / name
+            tab.screenshot(path=str(target), full_page=True)
+        context.close()
+
+    def brightness(css: str) -> float:
+        r, g, b = (int(x) for x in re.findall(r"\d+", css)[:3])
+        return (r * 299 + g * 587 + b * 114) / 1000
+
+    for bg, ink in colours["dark"]:
+        assert brightness(bg) < 60 < 160 < brightness(ink), colours["dark"]
+    for bg, ink in colours["light"]:
+        assert brightness(bg) > 200 > 80 > brightness(ink), colours["light"]
