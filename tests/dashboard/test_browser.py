@@ -331,3 +331,24 @@ def test_dark_mode_follows_the_systems_colour_scheme(
         assert brightness(bg) < 60 < 160 < brightness(ink), colours["dark"]
     for bg, ink in colours["light"]:
         assert brightness(bg) > 200 > 80 > brightness(ink), colours["light"]
+
+
+def test_period_shortcuts_from_the_keyboard(page: Any, site: LiveServer) -> None:
+    """W, T, M, S, Y and D pick the periods, as in Plausible; typing in a field picks nothing."""
+    app = site.create_app("keys.example", "https://keys.example")
+    log_in(page)
+    page.goto(f"/apps/{app.id}?period=day")
+    page.keyboard.press("w")
+    page.wait_for_url(re.compile(r"period=7d"))
+    page.keyboard.press("t")
+    page.wait_for_url(re.compile(r"period=30d"))
+    assert page.get_attribute(".periods a[aria-current]", "data-key") == "t"
+    page.fill("input[name=from]", "2025-12-01")  # a date field: the letters are its own
+    page.focus("input[name=to]")
+    page.keyboard.press("m")
+    assert "period=30d" in page.url
+    page.click("h1")
+    page.keyboard.press("Control+y")  # with a modifier: the browser's, not ours
+    assert "period=30d" in page.url
+    page.keyboard.press("y")
+    page.wait_for_url(re.compile(r"period=12mo"))

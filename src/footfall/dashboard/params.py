@@ -23,6 +23,8 @@ PERIODS = (
     ("custom", "Custom"),
 )
 PERIOD_NAMES = dict(PERIODS)
+# keyboard shortcuts of the period links (dash.js), Plausible's letters
+PERIOD_KEYS = {"day": "d", "7d": "w", "30d": "t", "month": "m", "6mo": "s", "12mo": "y"}
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _FILTER = re.compile(r"([a-z_]+:[^=!~\s]+?)(==|!=|!~|~)(.+)", re.S)
 MAX_FILTERS = 10

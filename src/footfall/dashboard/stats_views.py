@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from footfall.dashboard.accounts import Login
 from footfall.dashboard.engine import QueryEngine, QueryError
 from footfall.dashboard.panels import TAB_PARAMS, load
-from footfall.dashboard.params import PERIODS, ViewState
+from footfall.dashboard.params import PERIOD_KEYS, PERIODS, ViewState
 from footfall.dashboard.site import Dashboard, Problem
 from footfall.model import App
 
@@ -54,7 +54,9 @@ class StatsViews:
             data=data,
             empty=empty,
             periods=[
-                (key, title, view.with_period(key)) for key, title in PERIODS if key != "custom"
+                (key, title, view.with_period(key), PERIOD_KEYS[key])
+                for key, title in PERIODS
+                if key != "custom"
             ],
             custom_from=start,
             custom_to=end,

@@ -1,4 +1,17 @@
-/* footfall dashboard: the one thing that needs JavaScript — refreshing "visitors now". */
+/* footfall dashboard's JavaScript, progressive enhancement only: refreshing "visitors now", and
+   keyboard shortcuts for the period links (their data-key letter). */
+(function () {
+  "use strict";
+  document.addEventListener("keydown", function (e) {
+    if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
+    var t = e.target;
+    if (t && (t.isContentEditable || /^(INPUT|SELECT|TEXTAREA)$/.test(t.tagName))) return;
+    var key = (e.key || "").toLowerCase();
+    if (!/^[a-z]$/.test(key)) return;
+    var link = document.querySelector('.periods a[data-key="' + key + '"]');
+    if (link) { e.preventDefault(); window.location.assign(link.href); }
+  });
+})();
 (function () {
   "use strict";
   var el = document.querySelector("[data-realtime]");
