@@ -352,3 +352,24 @@ def test_period_shortcuts_from_the_keyboard(page: Any, site: LiveServer) -> None
     assert "period=30d" in page.url
     page.keyboard.press("y")
     page.wait_for_url(re.compile(r"period=12mo"))
+
+
+def test_the_chart_has_axes_and_tells_a_days_numbers_by_pointer_keyboard_or_tap(
+    page: Any, site: LiveServer
+) -> None:
+    app = site.create_app("chart.example", "https://chart.example")
+    visit(site, app, ["/", "/a", "/b"])
+    log_in(page)
+    page.goto(f"/apps/{app.id}?period=7d")
+    # 3 pageviews at most: the scale goes to 5 (1, 2 or 5 × 10ⁿ), the grid line at its middle
+    assert page.locator(".chart .yaxis span").all_inner_texts() == ["5", "2.5", "0"]
+    dates = page.locator(".chart .axis span").all_inner_texts()
+    assert len(dates) == 5 and dates[0] < dates[-1]
+    readout = page.locator("[data-readout]")
+    last = page.locator(".chart rect.hit").last
+    last.hover()
+    assert readout.inner_text().endswith(": 1 visitors, 3 pageviews")
+    page.locator(".chart rect.hit").first.focus()  # reachable by Tab: a focusable bucket
+    assert readout.inner_text().endswith(": 0 visitors, 0 pageviews")
+    last.dispatch_event("click")  # a tap
+    assert readout.inner_text().endswith(": 1 visitors, 3 pageviews")

@@ -24,8 +24,26 @@ class Chart:
     pageviews_line: str
     top: int  # the value at the top of the scale
     buckets: list[Bucket]
-    first_label: str
-    last_label: str
+    y_ticks: list[str]  # the y axis' labels, top to bottom (the top, the middle, 0)
+    x_labels: list[str]  # up to X_LABELS bucket dates, evenly spaced, first and last included
+
+
+X_LABELS = 5
+
+
+def y_ticks(top: int) -> list[str]:
+    """Labels for the top, middle and bottom of the y axis (the grid line is at the middle)."""
+    middle = f"{top // 2:,}" if top % 2 == 0 else f"{top / 2:,.1f}"
+    return [f"{top:,}", middle, "0"]
+
+
+def x_labels(labels: Sequence[str], most: int = X_LABELS) -> list[str]:
+    """Up to ``most`` of ``labels``, evenly spaced, the first and the last among them."""
+    n = len(labels)
+    if n <= most:
+        return list(labels)
+    picks = sorted({round(i * (n - 1) / (most - 1)) for i in range(most)})
+    return [labels[i] for i in picks]
 
 
 def nice_ceiling(value: float) -> int:
@@ -73,8 +91,8 @@ def line_chart(series: list[dict[str, object]], width: int = 720, height: int = 
         pageviews_line="M" + " L".join(p_points) if p_points else "",
         top=top,
         buckets=buckets,
-        first_label=str(series[0]["date"]) if series else "",
-        last_label=str(series[-1]["date"]) if series else "",
+        y_ticks=y_ticks(top),
+        x_labels=x_labels([b.label for b in buckets]),
     )
 
 

@@ -11,6 +11,17 @@
     var link = document.querySelector('.periods a[data-key="' + key + '"]');
     if (link) { e.preventDefault(); window.location.assign(link.href); }
   });
+  // the chart's readout: the day pointed at, focused (keyboard) or tapped
+  var readout = document.querySelector("[data-readout]");
+  function show(e) {
+    var t = e.target;
+    if (readout && t && t.classList && t.classList.contains("hit")) {
+      readout.textContent = t.getAttribute("aria-label");
+    }
+  }
+  ["mouseover", "focusin", "click"].forEach(function (type) {
+    document.addEventListener(type, show);
+  });
 })();
 (function () {
   "use strict";
