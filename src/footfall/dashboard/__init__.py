@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 from footfall.dashboard.account_views import AccountViews
 from footfall.dashboard.app_views import AppViews
 from footfall.dashboard.auth_views import AuthViews
+from footfall.dashboard.exports import Exports
 from footfall.dashboard.site import Dashboard, DashboardOptions
 from footfall.dashboard.stats_views import StatsViews
 from footfall.dashboard.users_views import UsersViews
@@ -20,7 +21,10 @@ def dashboard_routes(rt: Runtime, options: DashboardOptions | None = None) -> li
     d = Dashboard(rt, options)
     engine = rt.engine  # shares the runtime's rollups
     auth, apps, stats = AuthViews(d), AppViews(d, engine), StatsViews(d, engine)
-    account, users = AccountViews(d), UsersViews(d)
+    account, users, exports = AccountViews(d), UsersViews(d), Exports(d, engine)
+
+    async def shared_panel(request: Request) -> Response:
+        return await exports.shared_panel(request, stats.shared_app(request))
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/apps" if await d.login_of(request) else "/login", 303)
@@ -47,6 +51,8 @@ def dashboard_routes(rt: Runtime, options: DashboardOptions | None = None) -> li
         Route("/apps/new", page(apps.create_app), methods=["POST"]),
         Route("/apps/{app_id}", page(stats.app_page)),
         Route("/apps/{app_id}/realtime", page(stats.realtime, json=True)),
+        Route("/apps/{app_id}/export/raw-events.csv", page(exports.events)),
+        Route("/apps/{app_id}/export/{panel}.csv", page(exports.panel)),
         Route("/apps/{app_id}/setup", page(apps.setup_page)),
         Route("/apps/{app_id}/settings", page(apps.settings_page), methods=["GET"]),
         Route("/apps/{app_id}/settings", page(apps.save_settings), methods=["POST"]),
@@ -57,5 +63,6 @@ def dashboard_routes(rt: Runtime, options: DashboardOptions | None = None) -> li
         Route("/apps/{app_id}/funnels", page(apps.funnels), methods=["POST"]),
         Route("/share/{token}", page(stats.share_page)),
         Route("/share/{token}/realtime", page(stats.share_realtime, json=True)),
+        Route("/share/{token}/export/{panel}.csv", page(shared_panel)),
         Route("/assets/{name}", d.assets),
     ]
