@@ -50,6 +50,10 @@ ON_A_MISSING_DATABASE = {
     "users create": ["ann@example.com"],
     "users list": [],
     "users delete": ["ann@example.com"],
+    "users invite": ["ann@example.com", "--url", "https://stats.example"],
+    "users password": ["ann@example.com"],
+    "users reset-2fa": ["ann@example.com"],
+    "users role": ["ann@example.com", "--role", "viewer"],
     "backup": ["{dir}/copy.duckdb"],
 }
 

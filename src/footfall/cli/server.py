@@ -71,7 +71,7 @@ def first_user(runtime: Any, db: str) -> None:
     There is never a default password."""
     import sys
 
-    from footfall.dashboard.accounts import PASSWORD_RULE, AccountError, Accounts
+    from footfall.dashboard.accounts import MIN_PASSWORD, AccountError, Accounts
 
     accounts = Accounts(runtime.store, runtime.clock)
     if accounts.has_users():
@@ -83,7 +83,9 @@ def first_user(runtime: Any, db: str) -> None:
             f"  {create}\n"
         )
         return
-    click.echo(f"No dashboard user yet: create the first owner (Ctrl-C to skip). {PASSWORD_RULE}")
+    click.echo(
+        f"No dashboard user yet: create the first owner (Ctrl-C to skip). A password has at least {MIN_PASSWORD} characters."
+    )
     while True:
         try:
             email = click.prompt("Email")

@@ -22,9 +22,9 @@ if TYPE_CHECKING:  # the dashboard is imported only by the commands that use it
 def read_password(prompt: bool) -> str:
     """From a hidden prompt (typed twice) on a terminal, else the first line of stdin."""
     if prompt and sys.stdin.isatty():
-        from footfall.dashboard.accounts import PASSWORD_RULE
+        from footfall.dashboard.accounts import MIN_PASSWORD
 
-        click.echo(PASSWORD_RULE)
+        click.echo(f"A password has at least {MIN_PASSWORD} characters.")
         return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
     line = sys.stdin.readline()
     if not line:

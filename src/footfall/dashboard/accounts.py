@@ -22,7 +22,6 @@ SESSION_DAYS = 14
 PENDING_MINUTES = 5  # to type the two-factor code after the password
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # Argon2 takes any length; this only bounds the work a request can ask for
-PASSWORD_RULE = f"A password has at least {MIN_PASSWORD} characters."  # told before it is asked for
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}")
 
 
@@ -37,7 +36,7 @@ def normalise_email(email: str) -> str:
     return email
 
 
-PASSWORD_RULE = f"At least {MIN_PASSWORD} characters."
+PASSWORD_RULE = f"At least {MIN_PASSWORD} characters."  # told wherever a password is asked for
 
 
 def check_password(password: str) -> None:
