@@ -84,7 +84,8 @@ def first_user(runtime: Any, db: str) -> None:
         )
         return
     click.echo(
-        f"No dashboard user yet: create the first owner (Ctrl-C to skip). A password has at least {MIN_PASSWORD} characters."
+        "No dashboard user yet: create the first owner (Ctrl-C to skip)."
+        f" A password has at least {MIN_PASSWORD} characters."
     )
     while True:
         try:
