@@ -100,6 +100,7 @@ def collector_main(config: Config, index: int, port: int) -> None:
 
     from footfall.runtime import Runtime
     from footfall.server import raise_open_file_limit, uvicorn_config
+    from footfall.store.base import StoreError
     from footfall.store.remote import open_remote, socket_path
     from footfall.web import create_app
 
@@ -107,7 +108,11 @@ def collector_main(config: Config, index: int, port: int) -> None:
     path = socket_path(config.db)
     assert path is not None  # --workers needs a database file (checked before spawning)
     raise_open_file_limit(config.max_connections + 256)
-    runtime = Runtime.build(config, store=open_remote(path), collector=index)
+    try:
+        runtime = Runtime.build(config, store=open_remote(path), collector=index)
+    except StoreError as exc:  # the writer's process is gone or not up: it starts us again
+        log.error("collector %d cannot reach the writer's process: %s", index, exc)
+        raise SystemExit(1) from None
     sock = listen_socket(config.host, port)
     uvicorn.Server(uvicorn_config(create_app(runtime), config)).run(sockets=[sock])
 
