@@ -58,6 +58,8 @@ class Exports:
         if tab is None:
             raise Problem(404, f"The panel {key!r} has nothing to show here.")
         q = view.spec(app, include_bots=True) if spec.bots else view.spec(app)
+        if spec.only is not None:
+            q = dataclasses.replace(q, filters=(*q.filters, spec.only))
         if tab.dimension.startswith("event:props:"):  # only the events that have the property
             q = dataclasses.replace(
                 q, filters=(*q.filters, Filter(tab.dimension, "!=", NONE_VALUE))

@@ -42,6 +42,8 @@ class PanelSpec:
     bots: bool = False  # counts bots only; rows do not filter (bots are off the main numbers)
     second: str | None = "pageviews"  # the metric in the third column
     second_title: str = "Views"
+    only: Filter | None = None  # the hits it counts, beside the page's filters
+    hide_empty: bool = False  # shown only when it has rows
 
 
 PANELS = (
@@ -101,6 +103,16 @@ PANELS = (
         second_title="Count",
     ),
     PanelSpec("bots", "Bots", (Tab("bot", "Bots", "bot:name"),), bots=True, second=None),
+    # a site's 404 page sends footfall('404', {props: {path: location.pathname}}), as Plausible's
+    PanelSpec(
+        "notfound",
+        "Not found (404)",
+        (Tab("path", "Pages not found", "event:props:path"),),
+        second="events",
+        second_title="Hits",
+        only=Filter("event:name", "==", "404"),
+        hide_empty=True,
+    ),
 )
 FUNNEL_PARAM = "funnel"  # ?funnel=<name>: the funnel shown
 TAB_PARAMS = {p.key for p in PANELS} | {FUNNEL_PARAM}
@@ -204,7 +216,8 @@ def _tabs(
     tabs = [
         t
         for t in spec.tabs
-        if t.dimension in DIMENSIONS and (cities or t.dimension not in CITY_DIMENSIONS)
+        if (t.dimension in DIMENSIONS or t.dimension.startswith("event:props:"))
+        and (cities or t.dimension not in CITY_DIMENSIONS)
     ]
     if spec.key == "events":
         chosen = view.tab("events", "")
@@ -307,6 +320,8 @@ async def load(
 
     def breakdown(p: PanelSpec, t: Tab) -> Callable[[], list[dict[str, object]]]:
         q = view.spec(app, include_bots=True) if p.bots else spec
+        if p.only is not None:
+            q = dataclasses.replace(q, filters=(*q.filters, p.only))
         metrics = ["visitors", p.second] if p.second else ["visitors"]
         if t.dimension.startswith("event:props:"):  # only the events that have the property
             has_it = Filter(t.dimension, "!=", NONE_VALUE)
@@ -343,6 +358,8 @@ async def load(
 
     panels = []
     for (p, t), rows in zip(chosen, tables, strict=True):
+        if p.hide_empty and not rows:
+            continue
         top = max((int(r.get("visitors") or 0) for r in rows), default=0)
         panel_rows = []
         for r in rows:
