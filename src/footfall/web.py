@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -77,14 +78,14 @@ def ops_routes(rt: Runtime) -> list[BaseRoute]:
         """200 while the store answers and takes writes; 503 with the reason otherwise. Hits
         are still taken into the spool meanwhile, until it is full."""
         reason = None
-        try:
-            writer = rt.writer_status()
+        try:  # off the event loop: in a collector these are calls to the writer's process
+            writer = await run_in_threadpool(rt.writer_status)
         except StoreError as exc:  # a collector whose writer's process does not answer
             writer, reason = {"pending": None}, f"the writer does not answer: {exc}"
         else:
             if writer["write_error"] is not None:
                 reason = f"writes to the store fail: {writer['write_error']}"
-            elif not rt.store.ping():
+            elif not await run_in_threadpool(rt.store.ping):
                 reason = "the store does not answer"
         body: dict[str, object] = {"status": "ok", "store": rt.store.backend}
         if reason is not None:
@@ -98,7 +99,7 @@ def ops_routes(rt: Runtime) -> list[BaseRoute]:
     async def metrics(request: Request) -> Response:
         """Prometheus text; the hit counters are summed over every process (footfall.workers)."""
         try:
-            writer = rt.writer_status()
+            writer = await run_in_threadpool(rt.writer_status)
         except StoreError as exc:
             return JSONResponse({"error": f"the writer does not answer: {exc}"}, status_code=503)
         lines = [
