@@ -19,6 +19,7 @@ class Dialect:
     seconds_between: str  # {a} - {b} in seconds
     full_match: str  # regular expression matching the whole value
     like: str  # LIKE with backslash escapes
+    like_plain: str  # LIKE of a pattern with nothing escaped (DuckDB turns a prefix into a range)
     contains: str
     matches: str  # a regular expression (RE2) found somewhere in the value
     prop: str  # custom property {key} of the props map
@@ -42,6 +43,7 @@ DIALECTS: dict[str, Dialect] = {
         seconds_between="epoch({a} - {b})",
         full_match="regexp_full_match({x}, {p})",
         like="{x} LIKE {p} ESCAPE '\\'",
+        like_plain="{x} LIKE {p}",
         contains="contains({x}, {p})",
         matches="regexp_matches({x}, {p})",
         prop="{m}[{key}]",
@@ -70,6 +72,7 @@ DIALECTS: dict[str, Dialect] = {
         seconds_between="dateDiff('second', {b}, {a})",
         full_match="match({x}, concat('^(?:', {p}, ')$'))",
         like="{x} LIKE {p}",
+        like_plain="{x} LIKE {p}",
         contains="position({x}, {p}) > 0",
         matches="match({x}, {p})",
         prop="{m}[{key}]",

@@ -19,12 +19,12 @@ duration, pages per visit, entry/exit page and every visit:* attribute) come fro
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from footfall.model import Goal
 from footfall.query.dialects import dialect
 from footfall.query.periods import Window, as_utc, utc_offsets
+from footfall.query.predicates import BARE_OPS, like_pattern, match
 from footfall.query.spec import (
     GOAL,
     NEGATED_OPS,
@@ -36,24 +36,9 @@ from footfall.query.spec import (
     prop_key,
     wildcard_regex,
 )
+from footfall.query.sql_text import Sql
 
 SESSION_HORIZON_MS = 86_400_000
-
-
-@dataclass
-class Sql:
-    """SQL text and its bound parameters, built in step."""
-
-    text: str = ""
-    params: list[Any] = field(default_factory=list)
-
-    def add(self, text: str, *params: Any) -> Sql:
-        self.text += text
-        self.params.extend(params)
-        return self
-
-    def extend(self, other: Sql) -> Sql:
-        return self.add(other.text, *other.params)
 
 
 @dataclass(frozen=True)
@@ -109,6 +94,15 @@ class CoreBuilder:
             )
         return Sql(f"coalesce(nullif({alias}.{dim.column}, ''), '{NONE_VALUE}')")
 
+    def column(self, dim: Dim, alias: str, visit_alias: str | None = None) -> Sql:
+        """A dimension's bare column (visit dimensions: the session columns of ``visit_alias``,
+        default the same row; a custom property: its lookup in the props map)."""
+        if dim.level == "visit":
+            return Sql(f"{visit_alias or alias}.{_visit_column(dim)}")
+        if dim.column == "props":
+            return Sql(self.d.prop.format(m=f"{alias}.props", key="?"), [prop_key(dim)])
+        return Sql(f"{alias}.{dim.column}")
+
     def condition(
         self,
         f: Filter,
@@ -119,6 +113,9 @@ class CoreBuilder:
         """The filter on a row of events/hits (``alias``; visit dimensions as in :meth:`value`).
         ``goals`` (the app's) are for an ``event:goal`` filter, which GoalBuilder answers."""
         dim = dimension(f.dimension, "filters")
+        if f.op in BARE_OPS and f.case_sensitive and dim.name != "visit:referrer":
+            # on the bare column, so the engine can push it into its scan (query.predicates)
+            return match(self.d, self.column(dim, alias, visit_alias), f.op, f.alternatives)
         expr = self.value(dim, alias, visit_alias)
         fold = not f.case_sensitive and f.op not in ("matches", "matches_not")
         if fold:
@@ -216,12 +213,15 @@ class CoreBuilder:
             extra = [*extra, "props"]  # goals may match properties
         cols += [c for c in dict.fromkeys(extra) if c not in cols]  # names from our own code
         out.add("hits AS (SELECT " + ", ".join(f"h.{c}" for c in cols))
-        if sessions:
-            out.add("".join(f", s.{_visit_column(d)}" for d in needed.values()))
-        out.add(" FROM events h")
-        if sessions:
+        # the hits carry only the session columns grouped on, and join ``sess`` only to read
+        # them or to keep the sessions of the visit filters (a session is one row of ``sess``)
+        grouped = {d.short: d for d in visit_dims}
+        if sessions and (grouped or scope.visit_filters):
+            out.add("".join(f", s.{_visit_column(d)}" for d in grouped.values()))
             join = "JOIN" if scope.visit_filters else "LEFT JOIN"
-            out.add(f" {join} sess s ON s.session_id = h.session_id")
+            out.add(f" FROM events h {join} sess s ON s.session_id = h.session_id")
+        else:
+            out.add(" FROM events h")
         out.add(" WHERE h.app_id = ? AND h.ts >= ? AND h.ts < ?", scope.app_id, start, end)
         out.add(self.bot_condition(scope, "h"))
         if scope.pageviews_only:
@@ -399,12 +399,6 @@ class CoreBuilder:
     def realtime(self, scope: Scope) -> Sql:
         sql = self.with_clause(scope, [], sessions=False)
         return sql.add(" SELECT " + self.hit_aggregates(["visitors"])[0] + " FROM hits")
-
-
-def like_pattern(pattern: str) -> str:
-    """``/blog/**`` → ``/blog/%`` (``%``, ``_`` and ``\\`` in the pattern matched literally)."""
-    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("**", "%")
 
 
 def split_metrics(metrics: list[str]) -> tuple[list[str], list[str]]:
