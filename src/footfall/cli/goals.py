@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import click
 
 from footfall.cli.common import db_option, find_app, open_registry, store_option
 from footfall.clock import SystemClock
 from footfall.goals import GoalBook, GoalError, parse_props
-from footfall.model import Funnel, Goal
+from footfall.model import App, Funnel, Goal
+from footfall.store.base import Store
+
+
+@contextmanager
+def app_goals(db: str, store: str, app_key: str) -> Iterator[tuple[App, GoalBook, Store]]:
+    """The app, its goals and funnels, and the store (closed after); a GoalError is a message
+    and a non-zero exit."""
+    registry = open_registry(db, store)
+    try:
+        yield find_app(registry, app_key), GoalBook(registry.store, SystemClock()), registry.store
+    except GoalError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        registry.store.close()
 
 
 def describe(goal: Goal) -> str:
@@ -52,10 +69,8 @@ def goals_add(
     store: str,
 ) -> None:
     """Add a goal to an app."""
-    registry = open_registry(db, store)
-    try:
-        app = find_app(registry, app_key)
-        goal = GoalBook(registry.store, SystemClock()).add_goal(
+    with app_goals(db, store, app_key) as (app, book, _):
+        goal = book.add_goal(
             app,
             name=name,
             page=page,
@@ -64,10 +79,6 @@ def goals_add(
             currency=currency,
             amount_prop=amount_prop,
         )
-    except GoalError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        registry.store.close()
     click.echo(f"added goal {goal.name!r}: {describe(goal)}")
 
 
@@ -77,11 +88,8 @@ def goals_add(
 @store_option
 def goals_list(app_key: str, db: str, store: str) -> None:
     """List an app's goals."""
-    registry = open_registry(db, store)
-    try:
-        found = GoalBook(registry.store, SystemClock()).goals(find_app(registry, app_key))
-    finally:
-        registry.store.close()
+    with app_goals(db, store, app_key) as (app, book, _):
+        found = book.goals(app)
     if not found:
         click.echo(
             "no goals yet: add one with `footfall goals add APP --page /path` or --event NAME"
@@ -99,15 +107,8 @@ def goals_list(app_key: str, db: str, store: str) -> None:
 @store_option
 def goals_delete(app_key: str, name: str, db: str, store: str) -> None:
     """Delete a goal by its name (a funnel's step stays until the funnel is deleted)."""
-    registry = open_registry(db, store)
-    try:
-        goal = GoalBook(registry.store, SystemClock()).delete_goal(
-            find_app(registry, app_key), name
-        )
-    except GoalError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        registry.store.close()
+    with app_goals(db, store, app_key) as (app, book, _):
+        goal = book.delete_goal(app, name)
     click.echo(f"deleted goal {goal.name!r}")
 
 
@@ -134,14 +135,8 @@ def funnels() -> None:
 @store_option
 def funnels_add(app_key: str, name: str, steps: tuple[str, ...], db: str, store: str) -> None:
     """Add a funnel: `footfall funnels add APP Checkout --step /cart --step /pay --step Paid`."""
-    registry = open_registry(db, store)
-    try:
-        app = find_app(registry, app_key)
-        funnel = GoalBook(registry.store, SystemClock()).add_funnel(app, name, list(steps))
-    except GoalError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        registry.store.close()
+    with app_goals(db, store, app_key) as (app, book, _):
+        funnel = book.add_funnel(app, name, list(steps))
     click.echo(f"added funnel {funnel.name!r}: {steps_text(funnel)}")
 
 
@@ -151,11 +146,8 @@ def funnels_add(app_key: str, name: str, steps: tuple[str, ...], db: str, store:
 @store_option
 def funnels_list(app_key: str, db: str, store: str) -> None:
     """List an app's funnels."""
-    registry = open_registry(db, store)
-    try:
-        found = GoalBook(registry.store, SystemClock()).funnels(find_app(registry, app_key))
-    finally:
-        registry.store.close()
+    with app_goals(db, store, app_key) as (app, book, _):
+        found = book.funnels(app)
     if not found:
         click.echo("no funnels yet: add one with `footfall funnels add APP NAME --step … --step …`")
         return
@@ -171,15 +163,8 @@ def funnels_list(app_key: str, db: str, store: str) -> None:
 @store_option
 def funnels_delete(app_key: str, name: str, db: str, store: str) -> None:
     """Delete a funnel by its name."""
-    registry = open_registry(db, store)
-    try:
-        funnel = GoalBook(registry.store, SystemClock()).delete_funnel(
-            find_app(registry, app_key), name
-        )
-    except GoalError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        registry.store.close()
+    with app_goals(db, store, app_key) as (app, book, _):
+        funnel = book.delete_funnel(app, name)
     click.echo(f"deleted funnel {funnel.name!r}")
 
 
@@ -209,20 +194,15 @@ def funnels_show(
     from footfall.query import QueryEngine, QueryError, QuerySpec, parse_filters
     from footfall.store.base import StoreOutOfMemory
 
-    registry = open_registry(db, store)
     try:
-        app = find_app(registry, app_key)
-        funnel = GoalBook(registry.store, SystemClock()).funnel(app, name)
-        q = QuerySpec(app, period, date, parse_filters(";".join(filters)))
-        result = QueryEngine(registry.store, SystemClock()).funnel(q, funnel)
-    except GoalError as exc:
-        raise click.ClickException(str(exc)) from None
+        with app_goals(db, store, app_key) as (app, book, opened):
+            funnel = book.funnel(app, name)
+            q = QuerySpec(app, period, date, parse_filters(";".join(filters)))
+            result = QueryEngine(opened, SystemClock()).funnel(q, funnel)
     except QueryError as exc:
         raise click.BadParameter(exc.message, param_hint=f"--{exc.param}") from None
     except StoreOutOfMemory as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        registry.store.close()
     click.echo(
         msgspec.json.encode(result).decode() if as_json else funnel_text(app, period, result)
     )
